@@ -1,0 +1,160 @@
+//! `secintake check`: configuration, keys, templates and connectivity, every
+//! problem listed at once. Exit 2 for configuration problems, 1 when only a
+//! server could not be reached, 0 when everything is fine.
+
+use chrono::Utc;
+
+use crate::compose::Composer;
+use crate::config::Settings;
+use crate::daemon::{build_mailer, build_source, build_tracker};
+use crate::normalize::{Encryption, Headers, Opened};
+use crate::openpgp::{Keyring, SignatureStatus};
+use crate::record::{Ack, Attempts, Facts, Kind, Record, SourceRef, State};
+use crate::render::Templates;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub ok: Vec<String>,
+    /// Configuration problems: exit code 2.
+    pub config: Vec<String>,
+    /// Reachability problems: exit code 1.
+    pub connectivity: Vec<String>,
+}
+
+impl Report {
+    pub fn exit_code(&self) -> i32 {
+        if !self.config.is_empty() {
+            2
+        } else if !self.connectivity.is_empty() {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+fn sample_record(kind: Kind) -> Record {
+    let now = Utc::now();
+    Record {
+        tracking_id: "SAMPLE-2026-0001".into(),
+        state: State::Classified,
+        received_at: now,
+        source: SourceRef::Maildir { file_name: "sample".into() },
+        facts: Facts {
+            message_id: Some("<sample@example.org>".into()),
+            reply_address: Some("reporter@example.org".into()),
+            encrypted: true,
+            ..Facts::default()
+        },
+        kind: Some(kind),
+        filing: None,
+        file_attempts: Attempts::default(),
+        ack: Ack::Pending,
+        ack_attempts: Attempts::default(),
+        archive_attempts: Attempts::default(),
+        respond_by: now + chrono::Duration::days(3),
+        disclose_by: now + chrono::Duration::days(90),
+    }
+}
+
+fn sample_opened() -> Opened {
+    Opened {
+        headers: Headers {
+            from: Some("reporter@example.org".into()),
+            ..Headers::default()
+        },
+        subject: Some("Sample report".into()),
+        encryption: Encryption::None,
+        signature: SignatureStatus::Unsigned,
+        text: "Sample report text".into(),
+        attachments: Vec::new(),
+        malformed: None,
+        notes: Vec::new(),
+        raw_size: 0,
+        raw_sha256: String::new(),
+    }
+}
+
+/// Renders every template with sample data.
+fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut Report) {
+    let templates = match Templates::load(&settings.ack.templates) {
+        Ok(t) => t,
+        Err(errs) => {
+            report.config.extend(errs.iter().map(|e| e.to_string()));
+            return;
+        }
+    };
+    let composer = Composer {
+        settings,
+        templates: &templates,
+        key_fingerprint: keyring.map(|k| k.primary_fingerprint()).unwrap_or_default(),
+    };
+    let kinds = [
+        Kind::New,
+        Kind::Unreadable { reason: "sample".into() },
+        Kind::FollowUp { of: "SAMPLE-2026-0000".into() },
+    ];
+    let mut failed = false;
+    for kind in kinds {
+        let rec = sample_record(kind);
+        let opened = sample_opened();
+        if let Err(e) = composer.issue(&rec, &opened) {
+            report.config.push(e.to_string());
+            failed = true;
+        }
+        if let Err(e) = composer.comment(&rec, &opened, 1) {
+            report.config.push(e.to_string());
+            failed = true;
+        }
+        if let Err(e) = composer.ack(&rec, "reporter@example.org") {
+            report.config.push(format!("acknowledgement: {e}"));
+            failed = true;
+        }
+    }
+    if !failed {
+        report.ok.push(format!("templates render ({})", settings.ack.templates.display()));
+    }
+}
+
+pub async fn run(settings: &Settings, connectivity: bool) -> Report {
+    let mut report = Report::default();
+    let keyring = match Keyring::load(&settings.openpgp) {
+        Ok(k) => {
+            report
+                .ok
+                .push(format!("{} secret key(s): {}", k.certs().len(), k.fingerprints().join(", ")));
+            Some(k)
+        }
+        Err(e) => {
+            report.config.push(format!("openpgp.secret_keys: {e}"));
+            None
+        }
+    };
+    check_templates(settings, keyring.as_ref(), &mut report);
+    if !connectivity {
+        return report;
+    }
+    match build_tracker(settings) {
+        Ok(t) => match t.check().await {
+            Ok(m) => report.ok.push(m),
+            Err(e) if e.is_permanent() => report.config.push(format!("tracker: {e}")),
+            Err(e) => report.connectivity.push(format!("tracker: {e}")),
+        },
+        Err(e) => report.config.push(format!("tracker: {e}")),
+    }
+    match build_mailer(settings) {
+        Ok(m) => match m.check().await {
+            Ok(msg) => report.ok.push(msg),
+            Err(e) => report.connectivity.push(format!("mailer: {e}")),
+        },
+        Err(e) => report.config.push(format!("mailer: {e}")),
+    }
+    let mut source = build_source(settings);
+    match source.fetch_new(&|_| true).await {
+        Ok(_) => report.ok.push("mail source reachable".into()),
+        Err(e) if e.is_permanent() => report.config.push(format!("source: {e}")),
+        Err(e) => report.connectivity.push(format!("source: {e}")),
+    }
+    source.close().await;
+    report
+}

@@ -1,0 +1,555 @@
+//! The typed sections of the configuration, each read from its TOML table.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::reader::{Problems, Section};
+use super::{default_poll, read_secret, Resolver};
+use crate::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Tracking IDs look like `<PREFIX>-<YEAR>-<NNNN>`.
+    pub tracking_prefix: String,
+    /// Our own addresses: never acknowledged, used for loop protection.
+    pub addresses: Vec<String>,
+    pub state_dir: PathBuf,
+}
+
+impl Instance {
+    pub(super) fn read(mut s: Section, p: &mut Problems) -> Option<Instance> {
+        if !s.is_present() {
+            p.add("instance", "section is required");
+            return None;
+        }
+        let prefix = s.string("tracking_prefix", p);
+        if let Some(prefix) = &prefix {
+            let ok = !prefix.is_empty()
+                && prefix.len() <= 16
+                && prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if !ok {
+                p.add(
+                    s.key("tracking_prefix"),
+                    "must be 1 to 16 upper-case letters or digits",
+                );
+            }
+        }
+        let addresses = s.string_list("addresses", p);
+        match &addresses {
+            Some(list) if list.is_empty() => p.add(s.key("addresses"), "must name at least one address"),
+            Some(list) => {
+                for a in list {
+                    if !looks_like_address(a) {
+                        p.add(s.key("addresses"), "each entry must be an address like security@example.org");
+                        break;
+                    }
+                }
+            }
+            None if !s.has("addresses") => p.add(s.key("addresses"), "is required"),
+            None => {}
+        }
+        let state_dir = s.string("state_dir", p).map(PathBuf::from);
+        s.finish(p);
+        Some(Instance {
+            tracking_prefix: prefix?,
+            addresses: addresses?.iter().map(|a| a.to_ascii_lowercase()).collect(),
+            state_dir: state_dir?,
+        })
+    }
+}
+
+pub(crate) fn looks_like_address(a: &str) -> bool {
+    match a.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !a.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        }
+        None => false,
+    }
+}
+
+/// How a connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Implicit TLS from the first byte.
+    Tls,
+    StartTls,
+    /// No encryption: accepted for loopback hosts only.
+    Plain,
+}
+
+fn read_security(s: &mut Section, default: Security, host: Option<&str>, p: &mut Problems) -> Security {
+    let sec = match s.opt_string("security", p).as_deref() {
+        None => default,
+        Some("tls") => Security::Tls,
+        Some("starttls") => Security::StartTls,
+        Some("plain") => Security::Plain,
+        Some(_) => {
+            p.add(s.key("security"), "must be \"tls\", \"starttls\" or \"plain\"");
+            default
+        }
+    };
+    if sec == Security::Plain {
+        if let Some(host) = host {
+            if !is_loopback_host(host) {
+                p.add(s.key("security"), "\"plain\" is allowed only for a loopback host (localhost, 127.0.0.1, ::1)");
+            }
+        }
+    }
+    sec
+}
+
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub ca_file: Option<PathBuf>,
+    pub username: String,
+    pub password: Secret<String>,
+    pub mailbox: String,
+    pub processed_mailbox: String,
+    pub idle: bool,
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct MaildirSettings {
+    /// A Maildir (`new/`, `cur/`, `tmp/`); processed mail moves to `.Processed/cur/` inside it.
+    pub path: PathBuf,
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceSettings {
+    Imap(ImapSettings),
+    Maildir(MaildirSettings),
+}
+
+impl SourceSettings {
+    pub(super) fn read(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<SourceSettings> {
+        if !s.is_present() {
+            p.add("source", "section is required");
+            return None;
+        }
+        let kind = s.string("kind", p);
+        let imap = s.section("imap", p);
+        let maildir = s.section("maildir", p);
+        s.finish(p);
+        match kind.as_deref() {
+            Some("imap") => {
+                if !imap.is_present() {
+                    p.add("source.imap", "section is required when source.kind = \"imap\"");
+                    return None;
+                }
+                read_imap(imap, r, p).map(SourceSettings::Imap)
+            }
+            Some("maildir") => {
+                if !maildir.is_present() {
+                    p.add("source.maildir", "section is required when source.kind = \"maildir\"");
+                    return None;
+                }
+                let mut m = maildir;
+                let path = m.string("path", p).map(PathBuf::from);
+                let poll_interval = m.duration_or("poll_interval", Duration::from_secs(5), p);
+                m.finish(p);
+                Some(SourceSettings::Maildir(MaildirSettings { path: path?, poll_interval }))
+            }
+            Some(_) => {
+                p.add("source.kind", "must be \"imap\" or \"maildir\"");
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+fn read_imap(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<ImapSettings> {
+    let host = s.string("host", p);
+    let security = read_security(&mut s, Security::Tls, host.as_deref(), p);
+    let default_port = if security == Security::Tls { 993 } else { 143 };
+    let port = s.port("port", default_port, p);
+    let ca_file = s.opt_string("ca_file", p).map(|v| r.config_relative(&v));
+    check_readable(&s, "ca_file", ca_file.as_ref(), p);
+    let username = s.string("username", p);
+    let password = read_secret(&mut s, "password_file", true, r, p);
+    let mailbox = s.string_or("mailbox", "INBOX", p);
+    let processed_mailbox = s.string_or("processed_mailbox", "Processed", p);
+    if mailbox == processed_mailbox {
+        p.add(s.key("processed_mailbox"), "must differ from mailbox");
+    }
+    let idle = s.bool_or("idle", true, p);
+    let poll_interval = s.duration_or("poll_interval", default_poll(), p);
+    if poll_interval.is_zero() {
+        p.add(s.key("poll_interval"), "must be longer than 0s");
+    }
+    s.finish(p);
+    Some(ImapSettings {
+        host: host?,
+        port,
+        security,
+        ca_file,
+        username: username?,
+        password: password?,
+        mailbox,
+        processed_mailbox,
+        idle,
+        poll_interval,
+    })
+}
+
+fn check_readable(s: &Section, key: &str, path: Option<&PathBuf>, p: &mut Problems) {
+    if let Some(path) = path {
+        if let Err(e) = std::fs::metadata(path) {
+            p.add(s.key(key), format!("cannot read file {}: {}", path.display(), e.kind()));
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenPgpSettings {
+    /// Files or directories holding our secret keys (all are tried).
+    pub secret_keys: Vec<PathBuf>,
+    pub passphrase: Option<Secret<String>>,
+    /// Accept SHA-1 bindings and expired subkeys of our own keys, for decryption only.
+    pub legacy_decrypt_only: bool,
+}
+
+impl OpenPgpSettings {
+    pub(super) fn read(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<OpenPgpSettings> {
+        if !s.is_present() {
+            p.add("openpgp", "section is required");
+            return None;
+        }
+        let keys = s.string_list("secret_keys", p);
+        if keys.is_none() && !s.has("secret_keys") {
+            p.add(s.key("secret_keys"), "is required");
+        }
+        let mut secret_keys = Vec::new();
+        for k in keys.iter().flatten() {
+            let path = r.secret_path(k);
+            if let Err(e) = std::fs::metadata(&path) {
+                p.add(s.key("secret_keys"), format!("cannot read {}: {}", path.display(), e.kind()));
+            }
+            secret_keys.push(path);
+        }
+        if keys.as_ref().is_some_and(|k| k.is_empty()) {
+            p.add(s.key("secret_keys"), "must name at least one key file or directory");
+        }
+        let passphrase = read_secret(&mut s, "passphrase_file", false, r, p);
+        let legacy_decrypt_only = s.bool_or("legacy_decrypt_only", false, p);
+        s.finish(p);
+        keys?;
+        Some(OpenPgpSettings {
+            secret_keys,
+            passphrase,
+            legacy_decrypt_only,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum GithubAuth {
+    Token(Secret<String>),
+    App {
+        app_id: u64,
+        installation_id: u64,
+        private_key: Secret<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubSettings {
+    pub api_url: String,
+    pub owner: String,
+    pub repo: String,
+    pub auth: GithubAuth,
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectorySettings {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub enum TrackerSettings {
+    Github(GithubSettings),
+    Directory(DirectorySettings),
+}
+
+impl TrackerSettings {
+    pub(super) fn read(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<TrackerSettings> {
+        if !s.is_present() {
+            p.add("tracker", "section is required");
+            return None;
+        }
+        let kind = s.string("kind", p);
+        let github = s.section("github", p);
+        let directory = s.section("directory", p);
+        s.finish(p);
+        match kind.as_deref() {
+            Some("github") => {
+                if !github.is_present() {
+                    p.add("tracker.github", "section is required when tracker.kind = \"github\"");
+                    return None;
+                }
+                read_github(github, r, p).map(TrackerSettings::Github)
+            }
+            Some("directory") => {
+                if !directory.is_present() {
+                    p.add("tracker.directory", "section is required when tracker.kind = \"directory\"");
+                    return None;
+                }
+                let mut d = directory;
+                let path = d.string("path", p).map(PathBuf::from);
+                d.finish(p);
+                Some(TrackerSettings::Directory(DirectorySettings { path: path? }))
+            }
+            Some(_) => {
+                p.add("tracker.kind", "must be \"github\" or \"directory\"");
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubSettings> {
+    let api_url = s.string_or("api_url", "https://api.github.com/", p);
+    if !(api_url.starts_with("https://") || api_url.starts_with("http://127.") || api_url.starts_with("http://localhost")) {
+        p.add(s.key("api_url"), "must be an https:// URL (http:// only for loopback)");
+    }
+    let repository = s.string("repository", p);
+    let split = repository.as_deref().and_then(|r| {
+        let (o, n) = r.split_once('/')?;
+        let ok = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        (ok(o) && ok(n)).then(|| (o.to_string(), n.to_string()))
+    });
+    if repository.is_some() && split.is_none() {
+        p.add(s.key("repository"), "must be \"owner/name\"");
+    }
+    let auth = if s.has("token_file") {
+        for k in ["app_id", "installation_id", "private_key_file"] {
+            if s.has(k) {
+                p.add(s.key(k), "cannot be combined with token_file");
+            }
+        }
+        read_secret(&mut s, "token_file", true, r, p).map(GithubAuth::Token)
+    } else if s.has("app_id") || s.has("installation_id") || s.has("private_key_file") {
+        let app_id = s.opt_integer("app_id", 1..=i64::MAX, p);
+        let installation_id = s.opt_integer("installation_id", 1..=i64::MAX, p);
+        for (k, v) in [("app_id", app_id), ("installation_id", installation_id)] {
+            if v.is_none() && !s.has(k) {
+                p.add(s.key(k), "is required for GitHub App authentication");
+            }
+        }
+        let private_key = read_secret(&mut s, "private_key_file", true, r, p);
+        match (app_id, installation_id, private_key) {
+            (Some(a), Some(i), Some(k)) => Some(GithubAuth::App {
+                app_id: a.unsigned_abs(),
+                installation_id: i.unsigned_abs(),
+                private_key: k,
+            }),
+            _ => None,
+        }
+    } else {
+        p.add(s.key("token_file"), "is required (or app_id + installation_id + private_key_file)");
+        None
+    };
+    let labels = s.string_list("labels", p).unwrap_or_default();
+    s.finish(p);
+    let (owner, repo) = split?;
+    Some(GithubSettings {
+        api_url,
+        owner,
+        repo,
+        auth: auth?,
+        labels,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub ca_file: Option<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<Secret<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub enum MailerSettings {
+    Smtp(SmtpSettings),
+    Outbox(OutboxSettings),
+}
+
+impl MailerSettings {
+    pub(super) fn read(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<MailerSettings> {
+        if !s.is_present() {
+            p.add("mailer", "section is required");
+            return None;
+        }
+        let kind = s.string("kind", p);
+        let smtp = s.section("smtp", p);
+        let outbox = s.section("outbox", p);
+        s.finish(p);
+        match kind.as_deref() {
+            Some("smtp") => {
+                if !smtp.is_present() {
+                    p.add("mailer.smtp", "section is required when mailer.kind = \"smtp\"");
+                    return None;
+                }
+                read_smtp(smtp, r, p).map(MailerSettings::Smtp)
+            }
+            Some("outbox") => {
+                if !outbox.is_present() {
+                    p.add("mailer.outbox", "section is required when mailer.kind = \"outbox\"");
+                    return None;
+                }
+                let mut o = outbox;
+                let path = o.string("path", p).map(PathBuf::from);
+                o.finish(p);
+                Some(MailerSettings::Outbox(OutboxSettings { path: path? }))
+            }
+            Some(_) => {
+                p.add("mailer.kind", "must be \"smtp\" or \"outbox\"");
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+fn read_smtp(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<SmtpSettings> {
+    let host = s.string("host", p);
+    let security = read_security(&mut s, Security::StartTls, host.as_deref(), p);
+    let default_port = match security {
+        Security::Tls => 465,
+        Security::StartTls => 587,
+        Security::Plain => 25,
+    };
+    let port = s.port("port", default_port, p);
+    let ca_file = s.opt_string("ca_file", p).map(|v| r.config_relative(&v));
+    check_readable(&s, "ca_file", ca_file.as_ref(), p);
+    let username = s.opt_string("username", p);
+    let password = read_secret(&mut s, "password_file", false, r, p);
+    if username.is_some() != s.has("password_file") {
+        p.add(s.key("username"), "username and password_file go together");
+    }
+    s.finish(p);
+    Some(SmtpSettings {
+        host: host?,
+        port,
+        security,
+        ca_file,
+        username,
+        password,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct AckSettings {
+    /// `Name <address>` the acknowledgement comes from.
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub templates: PathBuf,
+    pub response_window: Duration,
+    pub disclosure_window: Duration,
+    pub policy_url: String,
+}
+
+impl AckSettings {
+    pub(super) fn read(mut s: Section, p: &mut Problems) -> Option<AckSettings> {
+        if !s.is_present() {
+            p.add("acknowledgement", "section is required");
+            return None;
+        }
+        let from = s.string("from", p);
+        if let Some(f) = &from {
+            if from_address(f).is_none() {
+                p.add(s.key("from"), "must be an address, optionally as \"Name <address>\"");
+            }
+        }
+        let reply_to = s.opt_string("reply_to", p);
+        if reply_to.as_deref().is_some_and(|r| from_address(r).is_none()) {
+            p.add(s.key("reply_to"), "must be an address, optionally as \"Name <address>\"");
+        }
+        let templates = PathBuf::from(s.string_or("templates", "config/templates", p));
+        let response_window = s.duration_or("response_window", Duration::from_secs(3 * 86_400), p);
+        let disclosure_window = s.duration_or("disclosure_window", Duration::from_secs(90 * 86_400), p);
+        let policy_url = s.string_or("policy_url", "https://jupyter.org/security", p);
+        s.finish(p);
+        Some(AckSettings {
+            from: from?,
+            reply_to,
+            templates,
+            response_window,
+            disclosure_window,
+            policy_url,
+        })
+    }
+}
+
+/// The bare address out of `Name <addr>` or `addr`.
+pub fn from_address(text: &str) -> Option<String> {
+    let addr = match (text.rfind('<'), text.rfind('>')) {
+        (Some(a), Some(b)) if a < b => text.get(a + 1..b)?,
+        (None, None) => text.trim(),
+        _ => return None,
+    };
+    looks_like_address(addr).then(|| addr.to_string())
+}
+
+/// Bounds on hostile input.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_message_bytes: u64,
+    pub max_decrypted_bytes: u64,
+    pub max_mime_depth: u32,
+}
+
+impl Limits {
+    pub(super) fn read(mut s: Section, p: &mut Problems) -> Limits {
+        let d = Limits::default();
+        let limits = Limits {
+            max_message_bytes: s
+                .opt_integer("max_message_bytes", 1024..=1 << 34, p)
+                .map_or(d.max_message_bytes, |v| v.unsigned_abs()),
+            max_decrypted_bytes: s
+                .opt_integer("max_decrypted_bytes", 1024..=1 << 34, p)
+                .map_or(d.max_decrypted_bytes, |v| v.unsigned_abs()),
+            max_mime_depth: s
+                .opt_integer("max_mime_depth", 1..=100, p)
+                .map_or(d.max_mime_depth, |v| u32::try_from(v).unwrap_or(d.max_mime_depth)),
+        };
+        s.finish(p);
+        limits
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 64 << 20,
+            max_decrypted_bytes: 128 << 20,
+            max_mime_depth: 20,
+        }
+    }
+}

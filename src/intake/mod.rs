@@ -1,0 +1,76 @@
+//! Where mail comes from: an IMAP mailbox (IDLE, poll fallback) in
+//! production, a Maildir directory for the demo and trials.
+
+pub mod imap;
+pub mod maildir;
+mod tls;
+
+use std::time::Duration;
+
+use crate::shutdown::Shutdown;
+
+use crate::effect::Effect;
+use crate::record::SourceRef;
+
+/// A message as fetched, before anything is decided about it.
+pub struct Fetched {
+    pub source: SourceRef,
+    pub raw: Vec<u8>,
+}
+
+/// Why waiting for new mail ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wake {
+    NewMail,
+    Timeout,
+    Shutdown,
+}
+
+pub enum Source {
+    Imap(Box<imap::ImapSource>),
+    Maildir(maildir::MaildirSource),
+}
+
+impl Source {
+    /// Fetches messages whose position `known` does not recognise.
+    pub async fn fetch_new(&mut self, known: &(dyn Fn(&SourceRef) -> bool + Sync)) -> Effect<Vec<Fetched>> {
+        match self {
+            Source::Imap(s) => s.fetch_new(known).await,
+            Source::Maildir(s) => s.fetch_new(known),
+        }
+    }
+
+    /// Moves a finished message out of the inbox. Never deletes it.
+    pub async fn archive(&mut self, source: &SourceRef, message_id: Option<&str>) -> Effect<()> {
+        match self {
+            Source::Imap(s) => s.archive(source, message_id).await,
+            Source::Maildir(s) => s.archive(source),
+        }
+    }
+
+    /// Waits for new mail, at most `timeout`, returning early on shutdown.
+    pub async fn wait(&mut self, timeout: Duration, shutdown: &Shutdown) -> Wake {
+        match self {
+            Source::Imap(s) => s.wait(timeout, shutdown).await,
+            Source::Maildir(_) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(timeout) => Wake::Timeout,
+                    _ = shutdown.wait() => Wake::Shutdown,
+                }
+            }
+        }
+    }
+
+    pub async fn close(&mut self) {
+        if let Source::Imap(s) = self {
+            s.close().await;
+        }
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        match self {
+            Source::Imap(s) => s.poll_interval(),
+            Source::Maildir(s) => s.poll_interval,
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! # secintake
+//!
+//! An encrypted mail-intake daemon for a security team. It watches the
+//! security inbox, decrypts OpenPGP reports, recognises duplicates and
+//! follow-ups, files each report in a private tracker and acknowledges the
+//! reporter.
+//!
+//! ```text
+//! intake (IMAP/Maildir) ─► store.admit ─► normalize::open ─► classify
+//!                           (received)       (pure, repeatable)  (classified)
+//!        ┌──────────────────────────────────────────────┘
+//!        ├─► tracker: issue or comment   (filed)
+//!        ├─► mailer: acknowledgement     (acknowledged)
+//!        └─► source.archive: IMAP MOVE   (archived, raw bytes dropped)
+//! ```
+//!
+//! Every message becomes a [`record::Record`] keyed by a tracking ID assigned
+//! at intake. Each state is written durably ([`store`]) before the next side
+//! effect starts, side effects are idempotent (the tracker is searched for
+//! the record's marker before filing; our mail carries a deterministic
+//! Message-ID), and the raw message stays in the store until the message is
+//! archived, so a crash at any point resumes without loss or duplicates.
+//! Records hold no plaintext: the text is decrypted again whenever needed.
+//!
+//! Modules: [`config`] (TOML → [`config::Settings`], every problem at once),
+//! [`secret`], [`intake`], [`openpgp`], [`normalize`], [`classify`],
+//! [`pipeline`] (one record through the states), [`daemon`] (the loop),
+//! [`tracker`], [`mailer`], [`render`] + [`compose`] (templates, sanitiser),
+//! [`status`], [`check`].
+
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice, clippy::unwrap_used))]
+
+pub mod check;
+pub mod classify;
+pub mod compose;
+pub mod config;
+pub mod daemon;
+pub mod effect;
+pub mod intake;
+pub mod logging;
+pub mod mailer;
+pub mod normalize;
+pub mod openpgp;
+pub mod pipeline;
+pub mod record;
+pub mod render;
+pub mod secret;
+pub mod shutdown;
+pub mod status;
+pub mod store;
+pub mod tracker;

@@ -1,0 +1,45 @@
+//! Sending acknowledgements: SMTP submission in production, an outbox
+//! directory (one `.eml` per message) for the demo and trials.
+//!
+//! Every message we send has a deterministic Message-ID derived from the
+//! tracking ID, so a resend after a crash is recognisable as the same message.
+
+pub mod outbox;
+pub mod smtp;
+
+use crate::effect::Effect;
+
+/// A fully formatted message ready to go.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The Message-ID, with angle brackets.
+    pub message_id: String,
+    /// Envelope sender (our address) and recipient.
+    pub envelope_from: String,
+    pub envelope_to: String,
+    /// RFC 5322 bytes.
+    pub formatted: Vec<u8>,
+    /// For file names: `JUPSEC-2026-0042-ack`.
+    pub label: String,
+}
+
+pub enum Mailer {
+    Smtp(smtp::SmtpMailer),
+    Outbox(outbox::OutboxMailer),
+}
+
+impl Mailer {
+    pub async fn send(&self, mail: &Outgoing) -> Effect<()> {
+        match self {
+            Mailer::Smtp(m) => m.send(mail).await,
+            Mailer::Outbox(m) => m.send(mail),
+        }
+    }
+
+    pub async fn check(&self) -> Effect<String> {
+        match self {
+            Mailer::Smtp(m) => m.check().await,
+            Mailer::Outbox(m) => m.check(),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The header facts the pipeline decides on: who to answer, threading, and the
+//! RFC 3834 signals of automatic mail.
+
+use mail_parser::{Address, HeaderValue, Message, MimeHeaders};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Headers {
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    /// The outer subject (for encrypted mail often "..." or a decoy).
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub date: Option<String>,
+    pub auto_submitted: Option<String>,
+    pub precedence: Option<String>,
+    /// Any `List-*` header is present.
+    pub list: bool,
+    /// `Return-Path: <>` (a bounce or other null-sender mail).
+    pub null_return_path: bool,
+    /// `multipart/report` (delivery and disposition notifications).
+    pub is_report: bool,
+    /// `X-Autoreply`, `X-Autorespond` and similar vendor markers.
+    pub vendor_autoreply: bool,
+    pub user_agent: Option<String>,
+}
+
+fn first_address(a: Option<&Address<'_>>) -> Option<String> {
+    a?.first()?.address().map(|s| s.trim().to_ascii_lowercase())
+}
+
+fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn raw_text(m: &Message<'_>, name: &str) -> Option<String> {
+    m.header_raw(name).map(|v| v.trim().to_string())
+}
+
+impl Headers {
+    pub fn read(m: &Message<'_>) -> Headers {
+        let content_type_report = m
+            .root_part()
+            .content_type()
+            .is_some_and(|ct| ct.c_type.eq_ignore_ascii_case("multipart") && ct.c_subtype.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("report")));
+        let list = m.headers().iter().any(|h| {
+            let n = h.name();
+            n.len() > 5 && n.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("list-"))
+        });
+        let null_return_path = m
+            .header_raw("Return-Path")
+            .is_some_and(|v| v.trim().trim_matches(|c| c == '<' || c == '>').trim().is_empty());
+        let vendor_autoreply = ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"]
+            .iter()
+            .take(2)
+            .any(|h| m.header_raw(*h).is_some());
+        Headers {
+            from: first_address(m.from()),
+            reply_to: first_address(m.reply_to()),
+            subject: m.subject().map(|s| s.trim().to_string()),
+            message_id: m.message_id().map(|s| s.trim().to_string()),
+            in_reply_to: id_list(m.in_reply_to()),
+            references: id_list(m.references()),
+            date: m.date().map(|d| d.to_rfc3339()),
+            auto_submitted: raw_text(m, "Auto-Submitted").map(|s| s.to_ascii_lowercase()),
+            precedence: raw_text(m, "Precedence").map(|s| s.to_ascii_lowercase()),
+            list,
+            null_return_path,
+            is_report: content_type_report,
+            vendor_autoreply,
+            user_agent: raw_text(m, "User-Agent").or_else(|| raw_text(m, "X-Mailer")),
+        }
+    }
+
+    /// Where an acknowledgement would go: Reply-To, else From.
+    pub fn reply_address(&self) -> Option<String> {
+        self.reply_to.clone().or_else(|| self.from.clone())
+    }
+
+    /// All message IDs this message refers to.
+    pub fn referenced_ids(&self) -> impl Iterator<Item = &String> {
+        self.in_reply_to.iter().chain(self.references.iter())
+    }
+}

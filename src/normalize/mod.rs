@@ -1,0 +1,139 @@
+//! Raw mail → [`Opened`] report: headers, text, attachments, and what we know
+//! about its encryption and signatures.
+//!
+//! Encrypted content is found wherever clients put it: the RFC 3156 PGP/MIME
+//! part, the same data in a `multipart/mixed` wrapper (Exchange/Outlook,
+//! `GpgOL_MIME_structure`), inline armour in text or HTML parts, and encrypted
+//! attachments. Decrypted MIME is opened recursively (protected headers,
+//! signed-then-encrypted). Every step is bounded by [`Limits`]; nothing here
+//! panics on mail bytes.
+
+mod body;
+mod headers;
+mod locate;
+
+use mail_parser::MessageParser;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use headers::Headers;
+
+use crate::config::Limits;
+use crate::openpgp::{Keyring, SignatureStatus};
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    #[serde(skip)]
+    pub data: Vec<u8>,
+    pub size: u64,
+    pub sha256: String,
+    /// The attachment was itself an encrypted file we decrypted.
+    pub decrypted: bool,
+}
+
+impl Attachment {
+    pub fn new(name: String, content_type: String, data: Vec<u8>, decrypted: bool) -> Self {
+        Attachment {
+            size: data.len() as u64,
+            sha256: sha256_hex(&data),
+            name,
+            content_type,
+            data,
+            decrypted,
+        }
+    }
+}
+
+/// How the message was encrypted, and whether we could read it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Encryption {
+    None,
+    Decrypted {
+        format: String,
+        recipients: Vec<String>,
+        key_used: String,
+    },
+    Failed {
+        reason: String,
+        recipients: Vec<String>,
+    },
+}
+
+/// A message, opened: everything the rest of the pipeline needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Opened {
+    pub headers: Headers,
+    /// The subject to use: the protected (inner) one when present.
+    pub subject: Option<String>,
+    pub encryption: Encryption,
+    pub signature: SignatureStatus,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    /// The message could not be parsed as mail (reason).
+    pub malformed: Option<String>,
+    /// Things noticed on the way that coordinators should know.
+    pub notes: Vec<String>,
+    pub raw_size: u64,
+    pub raw_sha256: String,
+}
+
+impl Opened {
+    pub fn is_encrypted(&self) -> bool {
+        !matches!(self.encryption, Encryption::None)
+    }
+
+    /// The reason the content could not be read, if it could not.
+    pub fn unreadable_reason(&self) -> Option<String> {
+        if let Some(m) = &self.malformed {
+            return Some(format!("malformed: {m}"));
+        }
+        match &self.encryption {
+            Encryption::Failed { reason, .. } => Some(format!("undecryptable: {reason}")),
+            _ => None,
+        }
+    }
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Opens a raw message. Never fails: what cannot be read is described.
+pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
+    let mut opened = Opened {
+        headers: Headers::default(),
+        subject: None,
+        encryption: Encryption::None,
+        signature: SignatureStatus::Unsigned,
+        text: String::new(),
+        attachments: Vec::new(),
+        malformed: None,
+        notes: Vec::new(),
+        raw_size: raw.len() as u64,
+        raw_sha256: sha256_hex(raw),
+    };
+    if raw.len() as u64 > limits.max_message_bytes {
+        opened.malformed = Some(format!(
+            "message of {} bytes exceeds the limit of {} bytes",
+            raw.len(),
+            limits.max_message_bytes
+        ));
+        return opened;
+    }
+    let Some(message) = MessageParser::default().parse(raw) else {
+        opened.malformed = Some("not a parseable e-mail message".into());
+        return opened;
+    };
+    opened.headers = Headers::read(&message);
+    opened.subject = opened.headers.subject.clone();
+    let mut ctx = body::Context {
+        keyring,
+        limits,
+        opened: &mut opened,
+    };
+    ctx.walk_message(&message, 0);
+    opened
+}

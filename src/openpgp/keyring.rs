@@ -1,0 +1,177 @@
+//! The team's secret keys. Several may be configured at once (key rotation);
+//! all are tried. With `legacy_decrypt_only`, keys whose bindings use SHA-1 or
+//! whose subkeys expired are still used to *decrypt* (never to sign), because
+//! reporters keep encrypting to the key that is published, however old.
+
+use std::path::{Path, PathBuf};
+
+use sequoia_openpgp as openpgp;
+use openpgp::cert::prelude::*;
+use openpgp::crypto::{KeyPair, Password};
+use openpgp::packet::key::{SecretParts, UnspecifiedRole};
+use openpgp::packet::Key;
+use openpgp::parse::Parse;
+use openpgp::policy::StandardPolicy;
+
+use crate::config::OpenPgpSettings;
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("cannot read key file {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path} holds no secret key material (a public key was configured as a secret key)")]
+    NoSecret { path: PathBuf },
+    #[error("no secret key is configured")]
+    Empty,
+}
+
+pub struct Keyring {
+    certs: Vec<Cert>,
+    passphrase: Option<Secret<String>>,
+    legacy: bool,
+    policy: StandardPolicy<'static>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("fingerprints", &self.fingerprints())
+            .field("legacy", &self.legacy)
+            .finish()
+    }
+}
+
+/// Reads every cert in a file (a keyring may hold several).
+pub fn read_certs(path: &Path) -> Result<Vec<Cert>, KeyringError> {
+    let err = |reason: String| KeyringError::Read {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let parser = CertParser::from_file(path).map_err(|e| err(e.to_string()))?;
+    let mut certs = Vec::new();
+    for cert in parser {
+        certs.push(cert.map_err(|e| err(e.to_string()))?);
+    }
+    if certs.is_empty() {
+        return Err(err("no OpenPGP key found".into()));
+    }
+    Ok(certs)
+}
+
+fn key_files(path: &Path) -> Result<Vec<PathBuf>, KeyringError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| KeyringError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+impl Keyring {
+    pub fn load(settings: &OpenPgpSettings) -> Result<Keyring, KeyringError> {
+        let mut certs = Vec::new();
+        for path in &settings.secret_keys {
+            for file in key_files(path)? {
+                for cert in read_certs(&file)? {
+                    if !cert.is_tsk() {
+                        return Err(KeyringError::NoSecret { path: file });
+                    }
+                    certs.push(cert);
+                }
+            }
+        }
+        Self::from_certs(certs, settings.passphrase.clone(), settings.legacy_decrypt_only)
+    }
+
+    pub fn from_certs(
+        certs: Vec<Cert>,
+        passphrase: Option<Secret<String>>,
+        legacy: bool,
+    ) -> Result<Keyring, KeyringError> {
+        if certs.is_empty() {
+            return Err(KeyringError::Empty);
+        }
+        Ok(Keyring {
+            certs,
+            passphrase,
+            legacy,
+            policy: StandardPolicy::new(),
+        })
+    }
+
+    pub fn certs(&self) -> &[Cert] {
+        &self.certs
+    }
+
+    pub fn policy(&self) -> &StandardPolicy<'static> {
+        &self.policy
+    }
+
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
+    }
+
+    /// The key reporters should encrypt to: the first configured one.
+    pub fn primary_fingerprint(&self) -> String {
+        self.certs
+            .first()
+            .map(|c| c.fingerprint().to_hex())
+            .unwrap_or_default()
+    }
+
+    /// Secret keys that may decrypt, in the order they are tried: keys valid
+    /// for encryption under the standard policy first, then (legacy mode) every
+    /// other secret key of our certs.
+    pub(crate) fn decryption_keys(&self) -> Vec<Key<SecretParts, UnspecifiedRole>> {
+        let mut keys: Vec<Key<SecretParts, UnspecifiedRole>> = Vec::new();
+        for cert in &self.certs {
+            if let Ok(valid) = cert.with_policy(&self.policy, None) {
+                for ka in valid
+                    .keys()
+                    .supported()
+                    .secret()
+                    .for_transport_encryption()
+                    .for_storage_encryption()
+                {
+                    keys.push(ka.key().clone().role_into_unspecified());
+                }
+            }
+        }
+        if self.legacy {
+            for cert in &self.certs {
+                for ka in cert.keys().secret() {
+                    let k = ka.key().clone().role_into_unspecified();
+                    if !keys.iter().any(|have| have.fingerprint() == k.fingerprint()) {
+                        keys.push(k);
+                    }
+                }
+            }
+        }
+        keys
+    }
+
+    /// Unlocks a secret key with the configured passphrase if it is protected.
+    pub(crate) fn keypair(&self, key: &Key<SecretParts, UnspecifiedRole>) -> Option<KeyPair> {
+        let key = if key.secret().is_encrypted() {
+            let pass = self.passphrase.as_ref()?;
+            key.clone()
+                .decrypt_secret(&Password::from(pass.expose().as_str()))
+                .ok()?
+        } else {
+            key.clone()
+        };
+        key.into_keypair().ok()
+    }
+
+    pub(crate) fn public_certs(&self) -> Vec<Cert> {
+        self.certs.iter().map(|c| c.clone().strip_secret_key_material()).collect()
+    }
+}

@@ -1,0 +1,8 @@
+//! OpenPGP: our secret keys ([`keyring`]), decryption with signature checks
+//! ([`decrypt`]).
+
+pub mod decrypt;
+pub mod keyring;
+
+pub use decrypt::{decrypt, Decrypted, SignatureStatus, Undecryptable};
+pub use keyring::{Keyring, KeyringError};

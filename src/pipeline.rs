@@ -1,0 +1,245 @@
+//! Advancing one record through the state machine: classify, file,
+//! acknowledge, archive. Each step's outcome is written durably before the
+//! next side effect starts; a failed step is retried later with backoff and
+//! never blocks the independent one (an acknowledgement does not wait for
+//! GitHub).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+
+use crate::classify::classify;
+use crate::compose::Composer;
+use crate::config::Settings;
+use crate::effect::EffectError;
+use crate::intake::Source;
+use crate::mailer::Mailer;
+use crate::normalize::{self, Opened};
+use crate::openpgp::Keyring;
+use crate::record::{Ack, Attempts, Kind, Record};
+use crate::store::{Store, StoreError};
+use crate::tracker::Tracker;
+
+pub struct Pipeline {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub keyring: Arc<Keyring>,
+    pub templates: crate::render::Templates,
+    pub tracker: Tracker,
+    pub mailer: Mailer,
+}
+
+fn due(a: &Attempts, now: DateTime<Utc>) -> bool {
+    a.next_at.is_none_or(|t| t <= now)
+}
+
+/// 5 s, 10 s, 20 s … capped at 10 minutes; permanent failures wait an hour.
+fn record_failure(a: &mut Attempts, e: &EffectError, now: DateTime<Utc>) {
+    a.count = a.count.saturating_add(1);
+    a.permanent = e.is_permanent();
+    let secs = if a.permanent {
+        3600
+    } else {
+        (5u64 << a.count.min(7).saturating_sub(1)).min(600)
+    };
+    a.next_at = Some(now + ChronoDuration::seconds(secs as i64));
+    a.last_error = Some(e.to_string());
+}
+
+fn record_success(a: &mut Attempts) {
+    a.next_at = None;
+    a.last_error = None;
+    a.permanent = false;
+}
+
+fn kind_name(k: &Kind) -> &'static str {
+    match k {
+        Kind::New => "new",
+        Kind::Unreadable { .. } => "unreadable",
+        Kind::FollowUp { .. } => "follow-up",
+        Kind::Duplicate { .. } => "duplicate",
+        Kind::Automatic { .. } => "automatic",
+    }
+}
+
+impl Pipeline {
+    fn composer(&self) -> Composer<'_> {
+        Composer {
+            settings: &self.settings,
+            templates: &self.templates,
+            key_fingerprint: self.keyring.primary_fingerprint(),
+        }
+    }
+
+    /// Decrypts and normalises the record's raw message (CPU-bound, off the runtime).
+    async fn open(&self, record: &Record) -> Result<Option<Opened>, StoreError> {
+        let Some(raw) = self.store.raw(&record.tracking_id)? else {
+            return Ok(None);
+        };
+        let keyring = self.keyring.clone();
+        let limits = self.settings.limits.clone();
+        Ok(tokio::task::spawn_blocking(move || normalize::open(&keyring, &raw, &limits))
+            .await
+            .ok())
+    }
+
+    /// Moves a record as far as it can go now. Returns the record as stored.
+    pub async fn advance(&self, mut rec: Record, source: &mut Source) -> Result<Record, StoreError> {
+        let mut opened: Option<Opened> = None;
+        if rec.kind.is_none() {
+            let Some(o) = self.open(&rec).await? else {
+                return Ok(rec);
+            };
+            self.classify(&mut rec, &o)?;
+            opened = Some(o);
+        }
+        let now = Utc::now();
+        if !rec.filing_done() && due(&rec.file_attempts, now) {
+            if opened.is_none() {
+                opened = self.open(&rec).await?;
+            }
+            if let Some(o) = &opened {
+                self.file(&mut rec, o).await?;
+            }
+        }
+        if !rec.ack_done() && due(&rec.ack_attempts, now) {
+            self.acknowledge(&mut rec).await?;
+        }
+        if rec.filing_done() && rec.ack_done() && due(&rec.archive_attempts, now) {
+            match source.archive(&rec.source, rec.facts.message_id.as_deref()).await {
+                Ok(()) => {
+                    self.store.archive(&rec)?;
+                    rec.state = crate::record::State::Archived;
+                    tracing::info!(tracking_id = %rec.tracking_id, "archived");
+                }
+                Err(e) => {
+                    tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "archiving failed");
+                    record_failure(&mut rec.archive_attempts, &e, Utc::now());
+                    self.store.put(&rec)?;
+                }
+            }
+        }
+        Ok(rec)
+    }
+
+    fn classify(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
+        let s = &self.settings.instance;
+        let kind = classify(opened, rec, self.store.as_ref(), &s.tracking_prefix, &s.addresses)?;
+        rec.facts.encrypted = opened.is_encrypted();
+        rec.facts.reply_address = opened.headers.reply_address();
+        rec.facts.in_reply_to = opened.headers.in_reply_to.clone();
+        if !opened.text.is_empty() {
+            rec.facts.text_sha256 = Some(normalize::sha256_hex(opened.text.trim().as_bytes()));
+        }
+        rec.ack = match &kind {
+            Kind::Automatic { reason } => Ack::Suppressed {
+                reason: format!("automatic mail: {reason}"),
+            },
+            Kind::Duplicate { of } => Ack::Suppressed {
+                reason: format!("duplicate of {of}"),
+            },
+            _ => match &rec.facts.reply_address {
+                None => Ack::Suppressed {
+                    reason: "no reply address".into(),
+                },
+                Some(a) if s.addresses.contains(a) => Ack::Suppressed {
+                    reason: "reply address is our own".into(),
+                },
+                Some(_) => Ack::Pending,
+            },
+        };
+        tracing::info!(tracking_id = %rec.tracking_id, kind = kind_name(&kind), encrypted = rec.facts.encrypted, "classified");
+        rec.kind = Some(kind);
+        rec.state = rec.derived_state();
+        self.store.put(rec)
+    }
+
+    async fn file(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
+        let composer = self.composer();
+        let since = rec.received_at - ChronoDuration::days(1);
+        let result = match rec.kind.clone() {
+            Some(Kind::FollowUp { of }) => {
+                let root_issue = self.store.get(&of)?.and_then(|r| r.filing.map(|f| f.issue));
+                match root_issue {
+                    None => Err(EffectError::Transient(format!("waiting for {of} to be filed"))),
+                    Some(issue) => match self.tracker.find(&rec.tracking_id, Some(issue), since).await {
+                        Ok(Some(f)) => Ok(f),
+                        Ok(None) => match composer.comment(rec, opened, issue) {
+                            Ok(draft) => self.tracker.comment(&draft).await,
+                            Err(e) => Err(EffectError::Permanent(e.to_string())),
+                        },
+                        Err(e) => Err(e),
+                    },
+                }
+            }
+            Some(Kind::New) | Some(Kind::Unreadable { .. }) => match self.tracker.find(&rec.tracking_id, None, since).await {
+                Ok(Some(f)) => Ok(f),
+                Ok(None) => match composer.issue(rec, opened) {
+                    Ok(draft) => self.tracker.create_issue(&draft).await,
+                    Err(e) => Err(EffectError::Permanent(e.to_string())),
+                },
+                Err(e) => Err(e),
+            },
+            _ => return Ok(()),
+        };
+        match result {
+            Ok(filing) => {
+                tracing::info!(tracking_id = %rec.tracking_id, issue = filing.issue, comment = ?filing.comment_id, "filed");
+                rec.filing = Some(filing);
+                record_success(&mut rec.file_attempts);
+            }
+            Err(e) => {
+                tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "filing failed");
+                record_failure(&mut rec.file_attempts, &e, Utc::now());
+            }
+        }
+        rec.state = rec.derived_state();
+        self.store.put(rec)
+    }
+
+    async fn acknowledge(&self, rec: &mut Record) -> Result<(), StoreError> {
+        let Some(to) = rec.facts.reply_address.clone() else {
+            rec.ack = Ack::Suppressed {
+                reason: "no reply address".into(),
+            };
+            return self.store.put(rec);
+        };
+        let composer = self.composer();
+        let result = match composer.ack(rec, &to) {
+            Ok(mail) => self.mailer.send(&mail).await.map(|_| mail.message_id),
+            Err(e) => Err(EffectError::Permanent(e)),
+        };
+        match result {
+            Ok(message_id) => {
+                tracing::info!(tracking_id = %rec.tracking_id, "acknowledged");
+                rec.ack = Ack::Sent {
+                    message_id,
+                    at: Utc::now(),
+                };
+                record_success(&mut rec.ack_attempts);
+            }
+            Err(e) => {
+                tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "acknowledgement failed");
+                record_failure(&mut rec.ack_attempts, &e, Utc::now());
+            }
+        }
+        rec.state = rec.derived_state();
+        self.store.put(rec)
+    }
+
+    /// The earliest time any unfinished record wants another attempt.
+    pub fn next_due(&self, records: &[Record]) -> Option<DateTime<Utc>> {
+        records
+            .iter()
+            .filter(|r| r.state != crate::record::State::Archived)
+            .flat_map(|r| {
+                [
+                    (!r.filing_done()).then_some(r.file_attempts.next_at).flatten(),
+                    (!r.ack_done()).then_some(r.ack_attempts.next_at).flatten(),
+                    (r.filing_done() && r.ack_done()).then_some(r.archive_attempts.next_at).flatten(),
+                ]
+            })
+            .flatten()
+            .min()
+    }
+}

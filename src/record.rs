@@ -1,0 +1,161 @@
+//! The report record: what the store keeps about each message, and the
+//! durable state machine of DESIGN.md. A record never holds plaintext: the raw
+//! message (ciphertext for encrypted mail) is kept beside it until the message
+//! is archived, and decryption is repeated whenever the text is needed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a message came from, enough to find it again for archiving.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceRef {
+    Imap {
+        mailbox: String,
+        uidvalidity: u32,
+        uid: u32,
+    },
+    Maildir {
+        file_name: String,
+    },
+}
+
+impl SourceRef {
+    /// A key unique per source position, used to skip messages already taken in.
+    pub fn key(&self) -> String {
+        match self {
+            SourceRef::Imap {
+                mailbox,
+                uidvalidity,
+                uid,
+            } => format!("imap/{mailbox}/{uidvalidity}/{uid}"),
+            SourceRef::Maildir { file_name } => format!("maildir/{file_name}"),
+        }
+    }
+}
+
+/// The classification of a message; decided once, from headers and structure.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Kind {
+    /// A new report: gets an issue and an acknowledgement.
+    New,
+    /// Could not be decrypted or parsed: still filed, reporter told how to resend.
+    Unreadable { reason: String },
+    /// Adds to an existing report (by In-Reply-To/References or tracking ID).
+    FollowUp { of: String },
+    /// The same message again (same Message-ID or same bytes).
+    Duplicate { of: String },
+    /// Automatic mail (RFC 3834 auto-replies, bounces, list traffic): recorded, never answered.
+    Automatic { reason: String },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Received,
+    Classified,
+    Filed,
+    Acknowledged,
+    Archived,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Received => "received",
+            State::Classified => "classified",
+            State::Filed => "filed",
+            State::Acknowledged => "acknowledged",
+            State::Archived => "archived",
+        }
+    }
+}
+
+/// Where the report was filed in the tracker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Filing {
+    /// Issue number the report lives in.
+    pub issue: u64,
+    /// Set when the message was filed as a comment rather than a new issue.
+    pub comment_id: Option<u64>,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Ack {
+    Pending,
+    Sent { message_id: String, at: DateTime<Utc> },
+    /// Deliberately not sent (auto-reply, no reply address, …).
+    Suppressed { reason: String },
+}
+
+/// Retry bookkeeping for one side effect.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attempts {
+    pub count: u32,
+    pub next_at: Option<DateTime<Utc>>,
+    /// The last error, safe to show (never contains report text or secrets).
+    pub last_error: Option<String>,
+    /// A permanent failure: retried only after operator action or restart.
+    pub permanent: bool,
+}
+
+/// Facts about the message that are safe to store and show: no body, and no
+/// subject when the message was encrypted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Facts {
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    /// The address an acknowledgement goes to (Reply-To, else From).
+    pub reply_address: Option<String>,
+    pub encrypted: bool,
+    pub raw_sha256: String,
+    pub raw_size: u64,
+    /// SHA-256 of the normalised report text, for resubmission detection.
+    pub text_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Record {
+    pub tracking_id: String,
+    pub state: State,
+    pub received_at: DateTime<Utc>,
+    pub source: SourceRef,
+    pub facts: Facts,
+    pub kind: Option<Kind>,
+    pub filing: Option<Filing>,
+    pub file_attempts: Attempts,
+    pub ack: Ack,
+    pub ack_attempts: Attempts,
+    pub archive_attempts: Attempts,
+    pub respond_by: DateTime<Utc>,
+    pub disclose_by: DateTime<Utc>,
+}
+
+impl Record {
+    /// Whether the tracker side is finished (filed, or nothing to file).
+    pub fn filing_done(&self) -> bool {
+        self.filing.is_some() || matches!(self.kind, Some(Kind::Automatic { .. }) | Some(Kind::Duplicate { .. }))
+    }
+
+    pub fn ack_done(&self) -> bool {
+        !matches!(self.ack, Ack::Pending)
+    }
+
+    /// The state derived from what has been done, for display and transitions.
+    pub fn derived_state(&self) -> State {
+        if self.state == State::Archived {
+            State::Archived
+        } else if self.kind.is_none() {
+            State::Received
+        } else if self.filing_done() && self.ack_done() {
+            State::Acknowledged
+        } else if self.filing_done() {
+            State::Filed
+        } else {
+            State::Classified
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The durable state store: report records, their raw messages until archived,
+//! and the indexes that make intake idempotent. Behind the [`Store`] trait so
+//! the sled implementation (0.34, unmaintained) can be replaced; every write
+//! that precedes a side effect is flushed to disk before it returns.
+
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, Utc};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use crate::record::{Ack, Attempts, Facts, Record, SourceRef, State};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("state store record {0} is corrupt: {1}")]
+    Corrupt(String, String),
+    #[error("state store is in use by another process (is the daemon running?): {0}")]
+    Locked(String),
+}
+
+/// What intake of one fetched message led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// A new record was created and is durable.
+    New(Record),
+    /// This source position was already taken in.
+    Known(String),
+    /// The same bytes are already held under another record, which now points here.
+    Moved(String),
+}
+
+/// The message as it arrived, and what we can say about it before opening it.
+pub struct Intake<'a> {
+    pub source: SourceRef,
+    pub raw: &'a [u8],
+    pub facts: Facts,
+    pub received_at: DateTime<Utc>,
+    pub respond_by: DateTime<Utc>,
+    pub disclose_by: DateTime<Utc>,
+}
+
+pub trait Store: Send + Sync {
+    /// Records a fetched message durably, assigning a tracking ID, unless it is known.
+    fn admit(&self, prefix: &str, intake: Intake<'_>) -> Result<Admission, StoreError>;
+    fn get(&self, tracking_id: &str) -> Result<Option<Record>, StoreError>;
+    /// Writes a record durably (flushed before returning).
+    fn put(&self, record: &Record) -> Result<(), StoreError>;
+    fn raw(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Marks the record archived and drops its raw bytes, durably.
+    fn archive(&self, record: &Record) -> Result<(), StoreError>;
+    fn all(&self) -> Result<Vec<Record>, StoreError>;
+    fn by_message_id(&self, message_id: &str) -> Result<Option<String>, StoreError>;
+    /// Whether a message at this source position was already taken in.
+    fn knows_source(&self, source: &SourceRef) -> Result<bool, StoreError>;
+}
+
+pub struct SledStore {
+    db: sled::Db,
+    records: sled::Tree,
+    raw: sled::Tree,
+    by_source: sled::Tree,
+    by_hash: sled::Tree,
+    by_message_id: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl SledStore {
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
+                    StoreError::Locked(dir.display().to_string())
+                }
+                other => StoreError::Sled(other),
+            })?;
+        Ok(SledStore {
+            records: db.open_tree("records")?,
+            raw: db.open_tree("raw")?,
+            by_source: db.open_tree("by_source")?,
+            by_hash: db.open_tree("by_hash")?,
+            by_message_id: db.open_tree("by_message_id")?,
+            meta: db.open_tree("meta")?,
+            db,
+        })
+    }
+
+    fn decode(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(id.to_string(), e.to_string()))
+    }
+
+    fn encode(record: &Record) -> Vec<u8> {
+        // Serialising a plain struct of strings, numbers and dates cannot fail.
+        serde_json::to_vec(record).unwrap_or_default()
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+impl Store for SledStore {
+    fn admit(&self, prefix: &str, intake: Intake<'_>) -> Result<Admission, StoreError> {
+        let source_key = intake.source.key();
+        let hash_key = intake.facts.raw_sha256.clone();
+        let year = intake.received_at.year();
+        let result = (&self.records, &self.raw, &self.by_source, &self.by_hash, &self.by_message_id, &self.meta)
+            .transaction(|(records, raw, by_source, by_hash, by_mid, meta)| {
+                if let Some(id) = by_source.get(source_key.as_bytes())? {
+                    return Ok(Admission::Known(String::from_utf8_lossy(&id).into_owned()));
+                }
+                if let Some(id) = by_hash.get(hash_key.as_bytes())? {
+                    let id = String::from_utf8_lossy(&id).into_owned();
+                    if let Some(bytes) = records.get(id.as_bytes())? {
+                        let mut rec = Self::decode(&id, &bytes).map_err(abort)?;
+                        if rec.state != State::Archived {
+                            // Same bytes at a new place (UIDVALIDITY change, a
+                            // copy): follow the message instead of filing it twice.
+                            rec.source = intake.source.clone();
+                            records.insert(id.as_bytes(), Self::encode(&rec))?;
+                            by_source.insert(source_key.as_bytes(), id.as_bytes())?;
+                            return Ok(Admission::Moved(id));
+                        }
+                    }
+                }
+                let seq_key = format!("seq/{year}");
+                let next = match meta.get(seq_key.as_bytes())? {
+                    Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])) + 1,
+                    None => 1,
+                };
+                meta.insert(seq_key.as_bytes(), &next.to_be_bytes())?;
+                let tracking_id = format!("{prefix}-{year}-{next:04}");
+                let record = Record {
+                    tracking_id: tracking_id.clone(),
+                    state: State::Received,
+                    received_at: intake.received_at,
+                    source: intake.source.clone(),
+                    facts: intake.facts.clone(),
+                    kind: None,
+                    filing: None,
+                    file_attempts: Attempts::default(),
+                    ack: Ack::Pending,
+                    ack_attempts: Attempts::default(),
+                    archive_attempts: Attempts::default(),
+                    respond_by: intake.respond_by,
+                    disclose_by: intake.disclose_by,
+                };
+                records.insert(tracking_id.as_bytes(), Self::encode(&record))?;
+                raw.insert(tracking_id.as_bytes(), intake.raw)?;
+                by_source.insert(source_key.as_bytes(), tracking_id.as_bytes())?;
+                by_hash.insert(hash_key.as_bytes(), tracking_id.as_bytes())?;
+                if let Some(mid) = &intake.facts.message_id {
+                    if by_mid.get(mid.as_bytes())?.is_none() {
+                        by_mid.insert(mid.as_bytes(), tracking_id.as_bytes())?;
+                    }
+                }
+                Ok(Admission::New(record))
+            });
+        let admission = match result {
+            Ok(a) => a,
+            Err(TransactionError::Abort(e)) => return Err(e),
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+        };
+        self.flush()?;
+        Ok(admission)
+    }
+
+    fn get(&self, tracking_id: &str) -> Result<Option<Record>, StoreError> {
+        match self.records.get(tracking_id.as_bytes())? {
+            Some(bytes) => Ok(Some(Self::decode(tracking_id, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&self, record: &Record) -> Result<(), StoreError> {
+        self.records
+            .insert(record.tracking_id.as_bytes(), Self::encode(record))?;
+        self.flush()
+    }
+
+    fn raw(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.raw.get(tracking_id.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    fn archive(&self, record: &Record) -> Result<(), StoreError> {
+        let mut rec = record.clone();
+        rec.state = State::Archived;
+        let bytes = Self::encode(&rec);
+        let id = rec.tracking_id.as_bytes();
+        let result: Result<(), TransactionError<StoreError>> = (&self.records, &self.raw).transaction(|(records, raw)| {
+            records.insert(id, bytes.clone())?;
+            raw.remove(id)?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Abort(e)) => return Err(e),
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+        }
+        self.flush()
+    }
+
+    fn all(&self) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.records.iter() {
+            let (k, v) = item?;
+            out.push(Self::decode(&String::from_utf8_lossy(&k), &v)?);
+        }
+        out.sort_by(|a, b| a.received_at.cmp(&b.received_at).then(a.tracking_id.cmp(&b.tracking_id)));
+        Ok(out)
+    }
+
+    fn by_message_id(&self, message_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .by_message_id
+            .get(message_id.as_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    fn knows_source(&self, source: &SourceRef) -> Result<bool, StoreError> {
+        Ok(self.by_source.contains_key(source.key().as_bytes())?)
+    }
+}

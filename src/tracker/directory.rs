@@ -1,0 +1,122 @@
+//! The directory tracker: one Markdown file per issue (`NNNN-<ID>.md`),
+//! comments appended to it. For the demo and for trials without GitHub.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::effect::{Effect, EffectError};
+use crate::record::Filing;
+
+use super::{has_marker, CommentDraft, IssueDraft};
+
+pub struct DirectoryTracker {
+    dir: PathBuf,
+}
+
+const COMMENT_SEPARATOR: &str = "\n\n---\n\n";
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> EffectError {
+    EffectError::Transient(format!("{what} {}: {e}", path.display()))
+}
+
+impl DirectoryTracker {
+    pub fn new(dir: PathBuf) -> Self {
+        DirectoryTracker { dir }
+    }
+
+    fn issue_files(&self) -> Effect<Vec<(u64, PathBuf)>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("cannot list", &self.dir, e)),
+        };
+        let mut files = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(n) = name
+                .split_once('-')
+                .and_then(|(n, rest)| rest.ends_with(".md").then_some(n))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                files.push((n, path));
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    fn url(path: &Path) -> String {
+        format!("file://{}", std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display())
+    }
+
+    pub fn find(&self, tracking_id: &str, issue: Option<u64>) -> Effect<Option<Filing>> {
+        for (n, path) in self.issue_files()? {
+            if issue.is_some_and(|i| i != n) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+            for (i, chunk) in text.split(COMMENT_SEPARATOR).enumerate() {
+                if has_marker(chunk, tracking_id) {
+                    return Ok(Some(Filing {
+                        issue: n,
+                        comment_id: (i > 0).then_some(i as u64),
+                        url: Self::url(&path),
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn create_issue(&self, draft: &IssueDraft) -> Effect<Filing> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| io_err("cannot create", &self.dir, e))?;
+        let number = self.issue_files()?.last().map_or(1, |(n, _)| n + 1);
+        let path = self.dir.join(format!("{number:04}-{}.md", draft.tracking_id));
+        let tmp = self.dir.join(format!(".{number:04}-{}.tmp", draft.tracking_id));
+        let labels = draft.labels.join(", ");
+        // The marker line comes first so `find` recognises the file.
+        let mut lines = draft.body.splitn(2, '\n');
+        let marker = lines.next().unwrap_or("");
+        let rest = lines.next().unwrap_or("");
+        let content = format!("{marker}\n# {}\n\nLabels: {labels}\n\n{rest}", draft.title);
+        write_synced(&tmp, content.as_bytes()).map_err(|e| io_err("cannot write", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_err("cannot rename", &path, e))?;
+        Ok(Filing {
+            issue: number,
+            comment_id: None,
+            url: Self::url(&path),
+        })
+    }
+
+    pub fn comment(&self, draft: &CommentDraft) -> Effect<Filing> {
+        let Some((_, path)) = self.issue_files()?.into_iter().find(|(n, _)| *n == draft.issue) else {
+            return Err(EffectError::Permanent(format!("issue {} does not exist", draft.issue)));
+        };
+        let existing = std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+        let index = existing.split(COMMENT_SEPARATOR).count() as u64;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err("cannot open", &path, e))?;
+        file.write_all(format!("{COMMENT_SEPARATOR}{}", draft.body).as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|e| io_err("cannot append to", &path, e))?;
+        Ok(Filing {
+            issue: draft.issue,
+            comment_id: Some(index),
+            url: Self::url(&path),
+        })
+    }
+
+    pub fn check(&self) -> Effect<String> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| EffectError::Permanent(format!("cannot create {}: {e}", self.dir.display())))?;
+        Ok(format!("directory tracker at {}", self.dir.display()))
+    }
+}
+
+pub(crate) fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
