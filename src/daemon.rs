@@ -36,7 +36,7 @@ pub fn build_source(settings: &Settings) -> Source {
 
 pub fn build_tracker(settings: &Settings) -> anyhow::Result<Tracker> {
     Ok(match &settings.tracker {
-        TrackerSettings::Github(g) => Tracker::Github(GithubTracker::new(g)?),
+        TrackerSettings::Github(g) => Tracker::Github(Box::new(GithubTracker::new(g)?)),
         TrackerSettings::Directory(d) => Tracker::Directory(DirectoryTracker::new(d.path.clone())),
     })
 }

@@ -25,7 +25,7 @@ pub enum StoreError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
     /// A new record was created and is durable.
-    New(Record),
+    New(Box<Record>),
     /// This source position was already taken in.
     Known(String),
     /// The same bytes are already held under another record, which now points here.
@@ -164,7 +164,7 @@ impl Store for SledStore {
                         by_mid.insert(mid.as_bytes(), tracking_id.as_bytes())?;
                     }
                 }
-                Ok(Admission::New(record))
+                Ok(Admission::New(Box::new(record)))
             });
         let admission = match result {
             Ok(a) => a,

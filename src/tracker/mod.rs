@@ -41,7 +41,7 @@ pub struct CommentDraft {
 }
 
 pub enum Tracker {
-    Github(github::GithubTracker),
+    Github(Box<github::GithubTracker>),
     Directory(directory::DirectoryTracker),
 }
 

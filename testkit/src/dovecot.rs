@@ -73,7 +73,8 @@ impl Dovecot {
         let dir = tmp.path().to_path_buf();
         set_mode(&dir, 0o755)?;
         let ports = free_ports(4)?;
-        let (imap_port, imaps_port, lmtp_port, auth_port) = (ports[0], ports[1], ports[2], ports[3]);
+        let (imap_port, imaps_port, lmtp_port, auth_port) =
+            (ports[0], ports[1], ports[2], ports[3]);
         for sub in ["run", "state", "mail", "users"] {
             fs::create_dir_all(dir.join(sub))?;
         }
@@ -264,7 +265,11 @@ subjectKeyIdentifier = hash
 
 /// Writes `cert.pem`/`key.pem` (self-signed, SAN localhost and 127.0.0.1) into `dir`.
 pub(crate) fn make_cert(dir: &Path) -> Result<(PathBuf, PathBuf)> {
-    let (cert, key, cnf) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("cert.cnf"));
+    let (cert, key, cnf) = (
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+        dir.join("cert.cnf"),
+    );
     // An end-entity certificate (CA:FALSE): webpki (rustls) refuses a CA
     // certificate as a server's leaf, which `openssl req -x509` makes by default.
     fs::write(&cnf, CERT_CNF)?;
@@ -279,7 +284,10 @@ pub(crate) fn make_cert(dir: &Path) -> Result<(PathBuf, PathBuf)> {
         .output()
         .context("running openssl")?;
     if !out.status.success() {
-        bail!("openssl req failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "openssl req failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     set_mode(&cert, 0o644)?;
     Ok((cert, key))
@@ -364,7 +372,11 @@ pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
 }
 
 pub(crate) fn chown(path: &Path, owner: &str) -> Result<()> {
-    let st = Command::new("chown").arg("-R").arg(owner).arg(path).status()?;
+    let st = Command::new("chown")
+        .arg("-R")
+        .arg(owner)
+        .arg(path)
+        .status()?;
     if !st.success() {
         bail!("chown -R {owner} {} failed", path.display());
     }

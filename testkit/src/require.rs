@@ -55,7 +55,10 @@ pub fn have_postfix() -> bool {
 /// Whether the environment says this is a CI run (`CI=true` or `CI=1`).
 pub fn is_ci() -> bool {
     matches!(
-        std::env::var("CI").as_deref().map(str::to_ascii_lowercase).as_deref(),
+        std::env::var("CI")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
         Ok("true") | Ok("1")
     )
 }

@@ -44,14 +44,24 @@ async fn dovecot_append_fetch_count() {
     imap_client::append(d.imap_port, SEC, &pw, "INBOX", &raw)
         .await
         .unwrap();
-    assert_eq!(imap_client::count(d.imap_port, SEC, &pw, "INBOX").await.unwrap(), 1);
+    assert_eq!(
+        imap_client::count(d.imap_port, SEC, &pw, "INBOX")
+            .await
+            .unwrap(),
+        1
+    );
     let got = imap_client::fetch_all(d.imap_port, SEC, &pw, "INBOX")
         .await
         .unwrap();
     assert_eq!(got, vec![raw]);
 
     // Missing mailbox: empty, not an error; then created.
-    assert_eq!(imap_client::count(d.imap_port, SEC, &pw, "Done").await.unwrap(), 0);
+    assert_eq!(
+        imap_client::count(d.imap_port, SEC, &pw, "Done")
+            .await
+            .unwrap(),
+        0
+    );
     assert!(imap_client::fetch_all(d.imap_port, SEC, &pw, "Done")
         .await
         .unwrap()
@@ -59,7 +69,12 @@ async fn dovecot_append_fetch_count() {
     imap_client::create_mailbox(d.imap_port, SEC, &pw, "Done")
         .await
         .unwrap();
-    assert_eq!(imap_client::count(d.imap_port, SEC, &pw, "Done").await.unwrap(), 0);
+    assert_eq!(
+        imap_client::count(d.imap_port, SEC, &pw, "Done")
+            .await
+            .unwrap(),
+        0
+    );
 
     // A user added at run time can log in.
     d.add_user("carol@example.test", "carolpw").unwrap();
@@ -176,7 +191,11 @@ fn auth_plain(user: &str, pw: &str) -> String {
     let data = format!("\0{user}\0{pw}").into_bytes();
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -190,7 +209,9 @@ fn auth_plain(user: &str, pw: &str) -> String {
 }
 
 async fn connect(port: u16) -> TcpStream {
-    TcpStream::connect(("127.0.0.1", port)).await.expect("connect")
+    TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect")
 }
 
 #[tokio::test]
