@@ -39,7 +39,9 @@ fn sample_record(kind: Kind) -> Record {
         tracking_id: "SAMPLE-2026-0001".into(),
         state: State::Classified,
         received_at: now,
-        source: SourceRef::Maildir { file_name: "sample".into() },
+        source: SourceRef::Maildir {
+            file_name: "sample".into(),
+        },
         facts: Facts {
             message_id: Some("<sample@example.org>".into()),
             reply_address: Some("reporter@example.org".into()),
@@ -91,8 +93,12 @@ fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut 
     };
     let kinds = [
         Kind::New,
-        Kind::Unreadable { reason: "sample".into() },
-        Kind::FollowUp { of: "SAMPLE-2026-0000".into() },
+        Kind::Unreadable {
+            reason: "sample".into(),
+        },
+        Kind::FollowUp {
+            of: "SAMPLE-2026-0000".into(),
+        },
     ];
     let mut failed = false;
     for kind in kinds {
@@ -112,7 +118,10 @@ fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut 
         }
     }
     if !failed {
-        report.ok.push(format!("templates render ({})", settings.ack.templates.display()));
+        report.ok.push(format!(
+            "templates render ({})",
+            settings.ack.templates.display()
+        ));
     }
 }
 
@@ -120,9 +129,11 @@ pub async fn run(settings: &Settings, connectivity: bool) -> Report {
     let mut report = Report::default();
     let keyring = match Keyring::load(&settings.openpgp) {
         Ok(k) => {
-            report
-                .ok
-                .push(format!("{} secret key(s): {}", k.certs().len(), k.fingerprints().join(", ")));
+            report.ok.push(format!(
+                "{} secret key(s): {}",
+                k.certs().len(),
+                k.fingerprints().join(", ")
+            ));
             Some(k)
         }
         Err(e) => {

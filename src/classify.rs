@@ -12,7 +12,10 @@ pub fn automatic_reason(opened: &Opened, own_addresses: &[String]) -> Option<Str
     let h = &opened.headers;
     if let Some(v) = &h.auto_submitted {
         if v.split(';').next().map(str::trim) != Some("no") {
-            return Some(format!("Auto-Submitted: {}", v.split(';').next().unwrap_or("").trim()));
+            return Some(format!(
+                "Auto-Submitted: {}",
+                v.split(';').next().unwrap_or("").trim()
+            ));
         }
     }
     if h.is_report {
@@ -54,7 +57,10 @@ pub fn tracking_ids_in(text: &str, prefix: &str) -> Vec<String> {
         let mut chars = candidate.chars();
         if chars.next() == Some('-') {
             let year: String = chars.by_ref().take(4).collect();
-            if year.len() == 4 && year.chars().all(|c| c.is_ascii_digit()) && chars.next() == Some('-') {
+            if year.len() == 4
+                && year.chars().all(|c| c.is_ascii_digit())
+                && chars.next() == Some('-')
+            {
                 let seq: String = chars.take_while(|c| c.is_ascii_digit()).collect();
                 if seq.len() >= 4 {
                     out.push(format!("{prefix}-{year}-{seq}"));
@@ -71,7 +77,10 @@ pub fn tracking_id_of_our_message_id(id: &str, prefix: &str) -> Option<String> {
     let id = id.trim_matches(|c| c == '<' || c == '>');
     let (local, _) = id.split_once('@')?;
     let (tid, _) = local.split_once('.')?;
-    tracking_ids_in(tid, prefix).into_iter().next().filter(|t| t == tid)
+    tracking_ids_in(tid, prefix)
+        .into_iter()
+        .next()
+        .filter(|t| t == tid)
 }
 
 /// Follows follow-ups to the report they belong to.
@@ -113,14 +122,18 @@ pub fn classify(
         };
         if let Some(t) = target.filter(|t| *t != record.tracking_id) {
             if store.get(&t)?.is_some() {
-                return Ok(Kind::FollowUp { of: root_of(store, t)? });
+                return Ok(Kind::FollowUp {
+                    of: root_of(store, t)?,
+                });
             }
         }
     }
     if let Some(subject) = &opened.subject {
         for t in tracking_ids_in(subject, prefix) {
             if t != record.tracking_id && store.get(&t)?.is_some() {
-                return Ok(Kind::FollowUp { of: root_of(store, t)? });
+                return Ok(Kind::FollowUp {
+                    of: root_of(store, t)?,
+                });
             }
         }
     }
@@ -146,9 +159,13 @@ mod tests {
     #[test]
     fn reads_our_message_ids() {
         assert_eq!(
-            tracking_id_of_our_message_id("<JUPSEC-2026-0042.ack@ipython.org>", "JUPSEC").as_deref(),
+            tracking_id_of_our_message_id("<JUPSEC-2026-0042.ack@ipython.org>", "JUPSEC")
+                .as_deref(),
             Some("JUPSEC-2026-0042")
         );
-        assert_eq!(tracking_id_of_our_message_id("<abc@example.org>", "JUPSEC"), None);
+        assert_eq!(
+            tracking_id_of_our_message_id("<abc@example.org>", "JUPSEC"),
+            None
+        );
     }
 }

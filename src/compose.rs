@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Settings;
+use crate::mailer::Outgoing;
 use crate::normalize::{Attachment, Encryption, Opened};
 use crate::openpgp::SignatureStatus;
 use crate::record::{Kind, Record};
@@ -12,7 +13,6 @@ use crate::render::mail::{self, MailParts};
 use crate::render::sanitize::{code_span, fence, title};
 use crate::render::{TemplateError, Templates};
 use crate::tracker::{marker, CommentDraft, IssueDraft};
-use crate::mailer::Outgoing;
 
 pub struct Composer<'a> {
     pub settings: &'a Settings,
@@ -56,7 +56,9 @@ pub fn when(t: DateTime<Utc>) -> String {
 fn describe_encryption(e: &Encryption) -> String {
     match e {
         Encryption::None => "not encrypted".into(),
-        Encryption::Decrypted { format, key_used, .. } => format!("decrypted ({format}) with key {key_used}"),
+        Encryption::Decrypted {
+            format, key_used, ..
+        } => format!("decrypted ({format}) with key {key_used}"),
         Encryption::Failed { .. } => "encrypted, could not decrypt".into(),
     }
 }
@@ -89,11 +91,13 @@ impl Composer<'_> {
             _ => opened.unreadable_reason().map(|r| code_span(&r)),
         };
         let recipients = match &opened.encryption {
-            Encryption::Failed { recipients, .. } | Encryption::Decrypted { recipients, .. } => recipients
-                .iter()
-                .map(|r| code_span(r))
-                .collect::<Vec<_>>()
-                .join(", "),
+            Encryption::Failed { recipients, .. } | Encryption::Decrypted { recipients, .. } => {
+                recipients
+                    .iter()
+                    .map(|r| code_span(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
             Encryption::None => String::new(),
         };
         ReportView {
@@ -141,7 +145,12 @@ impl Composer<'_> {
         })
     }
 
-    pub fn comment(&self, record: &Record, opened: &Opened, issue: u64) -> Result<CommentDraft, TemplateError> {
+    pub fn comment(
+        &self,
+        record: &Record,
+        opened: &Opened,
+        issue: u64,
+    ) -> Result<CommentDraft, TemplateError> {
         let view = self.view(record, opened);
         let body = self.templates.render("comment.md.j2", &view)?;
         Ok(CommentDraft {
@@ -153,7 +162,11 @@ impl Composer<'_> {
 
     /// Our Message-ID for the mail answering `record`.
     pub fn ack_message_id(&self, record: &Record) -> String {
-        format!("<{}.ack@{}>", record.tracking_id, self.settings.mail_domain())
+        format!(
+            "<{}.ack@{}>",
+            record.tracking_id,
+            self.settings.mail_domain()
+        )
     }
 
     /// The acknowledgement, receipt or resend notice for a record. Uses only
@@ -203,7 +216,10 @@ impl Composer<'_> {
             encrypted: record.facts.encrypted,
             reason,
         };
-        let body = self.templates.render(template, &view).map_err(|e| e.to_string())?;
+        let body = self
+            .templates
+            .render(template, &view)
+            .map_err(|e| e.to_string())?;
         mail::build(MailParts {
             from: &ack.from,
             reply_to: ack.reply_to.as_deref(),

@@ -30,7 +30,9 @@ pub struct RunSummary {
 pub fn build_source(settings: &Settings) -> Source {
     match &settings.source {
         SourceSettings::Imap(s) => Source::Imap(Box::new(ImapSource::new(s.clone()))),
-        SourceSettings::Maildir(s) => Source::Maildir(MaildirSource::new(s, settings.limits.max_message_bytes)),
+        SourceSettings::Maildir(s) => {
+            Source::Maildir(MaildirSource::new(s, settings.limits.max_message_bytes))
+        }
     }
 }
 
@@ -51,7 +53,11 @@ pub fn build_mailer(settings: &Settings) -> anyhow::Result<Mailer> {
 pub fn build_pipeline(settings: &Settings) -> anyhow::Result<Pipeline> {
     let keyring = Keyring::load(&settings.openpgp)?;
     let templates = Templates::load(&settings.ack.templates).map_err(|errs| {
-        anyhow::anyhow!(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+        anyhow::anyhow!(errs
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; "))
     })?;
     let store = SledStore::open(&settings.instance.state_dir)?;
     Ok(Pipeline {
@@ -85,7 +91,8 @@ fn admit(p: &Pipeline, source: crate::record::SourceRef, raw: &[u8]) -> anyhow::
         respond_by: now + chrono::Duration::from_std(ack.response_window).unwrap_or_default(),
         disclose_by: now + chrono::Duration::from_std(ack.disclosure_window).unwrap_or_default(),
     };
-    Ok(p.store.admit(&p.settings.instance.tracking_prefix, intake)?)
+    Ok(p.store
+        .admit(&p.settings.instance.tracking_prefix, intake)?)
 }
 
 /// Fetches what is new and records it durably. Returns how many were new.
@@ -107,17 +114,30 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
                 summary.admitted.push(rec.tracking_id);
                 new += 1;
             }
-            Ok(Admission::Moved(id)) => tracing::info!(tracking_id = %id, "message seen again at a new position"),
+            Ok(Admission::Moved(id)) => {
+                tracing::info!(tracking_id = %id, "message seen again at a new position")
+            }
             Ok(Admission::Known(_)) => {}
-            Err(e) => tracing::error!(error = %e, "could not record a fetched message; it stays in the inbox"),
+            Err(e) => {
+                tracing::error!(error = %e, "could not record a fetched message; it stays in the inbox")
+            }
         }
     }
     new
 }
 
 /// Advances every unfinished record once.
-async fn work(p: &Pipeline, source: &mut Source, shutdown: &Shutdown) -> anyhow::Result<Vec<Record>> {
-    let pending: Vec<Record> = p.store.all()?.into_iter().filter(|r| r.state != State::Archived).collect();
+async fn work(
+    p: &Pipeline,
+    source: &mut Source,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Vec<Record>> {
+    let pending: Vec<Record> = p
+        .store
+        .all()?
+        .into_iter()
+        .filter(|r| r.state != State::Archived)
+        .collect();
     for rec in pending {
         if shutdown.is_triggered() {
             break;
@@ -154,7 +174,10 @@ pub async fn run(settings: Settings, once: bool, shutdown: Shutdown) -> anyhow::
         }
         let idle_cap = source.poll_interval().max(Duration::from_secs(1));
         let timeout = match pipeline.next_due(&records) {
-            Some(t) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(200), idle_cap),
+            Some(t) => (t - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(200), idle_cap),
             None => idle_cap,
         };
         if source.wait(timeout, &shutdown).await == Wake::Shutdown {

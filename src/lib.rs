@@ -29,7 +29,10 @@
 //! [`status`], [`check`].
 
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice, clippy::unwrap_used))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::string_slice, clippy::unwrap_used)
+)]
 
 pub mod check;
 pub mod classify;

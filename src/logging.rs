@@ -15,7 +15,8 @@ pub fn init() {
         .unwrap_or_else(|_| "info".into());
     // Dependencies log protocol details at debug/trace; keep them at info
     // unless explicitly asked for, so that no wire data reaches the log.
-    let filter = EnvFilter::try_new(format!("warn,secintake={filter}")).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(format!("warn,secintake={filter}"))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         if let Ok(journald) = tracing_journald::layer() {
@@ -26,11 +27,19 @@ pub fn init() {
     let json = std::env::var("SECINTAKE_LOG_FORMAT").is_ok_and(|v| v == "json");
     if json {
         let _ = registry
-            .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
             .try_init();
     } else {
         let _ = registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(false),
+            )
             .try_init();
     }
 }

@@ -9,10 +9,19 @@ use secintake::config::Settings;
 use secintake::{check, daemon, logging, shutdown, status};
 
 #[derive(Parser)]
-#[command(name = "secintake", version, about = "Encrypted mail intake for a security team")]
+#[command(
+    name = "secintake",
+    version,
+    about = "Encrypted mail intake for a security team"
+)]
 struct Cli {
     /// Configuration file.
-    #[arg(long, global = true, env = "SECINTAKE_CONFIG", default_value = "/etc/secintake/secintake.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "SECINTAKE_CONFIG",
+        default_value = "/etc/secintake/secintake.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -50,7 +59,10 @@ fn load(path: &std::path::Path) -> Result<Settings, ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -94,7 +106,10 @@ async fn run(path: &std::path::Path, once: bool) -> ExitCode {
 
 fn print_summary(summary: &daemon::RunSummary) {
     let rows = status::snapshot(&summary.records);
-    println!("{} new message(s) taken in this run.", summary.admitted.len());
+    println!(
+        "{} new message(s) taken in this run.",
+        summary.admitted.len()
+    );
     print!("{}", status::table(&rows));
 }
 
@@ -102,7 +117,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             return std::future::pending().await;
         };
         tokio::select! {
@@ -161,7 +179,10 @@ fn status_cmd(path: &std::path::Path, json: bool) -> ExitCode {
         },
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&snap).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&snap).unwrap_or_default()
+        );
     } else {
         print!("{}", status::table(&snap));
     }

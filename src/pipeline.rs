@@ -78,13 +78,19 @@ impl Pipeline {
         };
         let keyring = self.keyring.clone();
         let limits = self.settings.limits.clone();
-        Ok(tokio::task::spawn_blocking(move || normalize::open(&keyring, &raw, &limits))
-            .await
-            .ok())
+        Ok(
+            tokio::task::spawn_blocking(move || normalize::open(&keyring, &raw, &limits))
+                .await
+                .ok(),
+        )
     }
 
     /// Moves a record as far as it can go now. Returns the record as stored.
-    pub async fn advance(&self, mut rec: Record, source: &mut Source) -> Result<Record, StoreError> {
+    pub async fn advance(
+        &self,
+        mut rec: Record,
+        source: &mut Source,
+    ) -> Result<Record, StoreError> {
         let mut opened: Option<Opened> = None;
         if rec.kind.is_none() {
             let Some(o) = self.open(&rec).await? else {
@@ -106,7 +112,10 @@ impl Pipeline {
             self.acknowledge(&mut rec).await?;
         }
         if rec.filing_done() && rec.ack_done() && due(&rec.archive_attempts, now) {
-            match source.archive(&rec.source, rec.facts.message_id.as_deref()).await {
+            match source
+                .archive(&rec.source, rec.facts.message_id.as_deref())
+                .await
+            {
                 Ok(()) => {
                     self.store.archive(&rec)?;
                     rec.state = crate::record::State::Archived;
@@ -124,7 +133,13 @@ impl Pipeline {
 
     fn classify(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
         let s = &self.settings.instance;
-        let kind = classify(opened, rec, self.store.as_ref(), &s.tracking_prefix, &s.addresses)?;
+        let kind = classify(
+            opened,
+            rec,
+            self.store.as_ref(),
+            &s.tracking_prefix,
+            &s.addresses,
+        )?;
         rec.facts.encrypted = opened.is_encrypted();
         rec.facts.reply_address = opened.headers.reply_address();
         rec.facts.in_reply_to = opened.headers.in_reply_to.clone();
@@ -161,8 +176,14 @@ impl Pipeline {
             Some(Kind::FollowUp { of }) => {
                 let root_issue = self.store.get(&of)?.and_then(|r| r.filing.map(|f| f.issue));
                 match root_issue {
-                    None => Err(EffectError::Transient(format!("waiting for {of} to be filed"))),
-                    Some(issue) => match self.tracker.find(&rec.tracking_id, Some(issue), since).await {
+                    None => Err(EffectError::Transient(format!(
+                        "waiting for {of} to be filed"
+                    ))),
+                    Some(issue) => match self
+                        .tracker
+                        .find(&rec.tracking_id, Some(issue), since)
+                        .await
+                    {
                         Ok(Some(f)) => Ok(f),
                         Ok(None) => match composer.comment(rec, opened, issue) {
                             Ok(draft) => self.tracker.comment(&draft).await,
@@ -172,14 +193,16 @@ impl Pipeline {
                     },
                 }
             }
-            Some(Kind::New) | Some(Kind::Unreadable { .. }) => match self.tracker.find(&rec.tracking_id, None, since).await {
-                Ok(Some(f)) => Ok(f),
-                Ok(None) => match composer.issue(rec, opened) {
-                    Ok(draft) => self.tracker.create_issue(&draft).await,
-                    Err(e) => Err(EffectError::Permanent(e.to_string())),
-                },
-                Err(e) => Err(e),
-            },
+            Some(Kind::New) | Some(Kind::Unreadable { .. }) => {
+                match self.tracker.find(&rec.tracking_id, None, since).await {
+                    Ok(Some(f)) => Ok(f),
+                    Ok(None) => match composer.issue(rec, opened) {
+                        Ok(draft) => self.tracker.create_issue(&draft).await,
+                        Err(e) => Err(EffectError::Permanent(e.to_string())),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
             _ => return Ok(()),
         };
         match result {
@@ -234,9 +257,13 @@ impl Pipeline {
             .filter(|r| r.state != crate::record::State::Archived)
             .flat_map(|r| {
                 [
-                    (!r.filing_done()).then_some(r.file_attempts.next_at).flatten(),
+                    (!r.filing_done())
+                        .then_some(r.file_attempts.next_at)
+                        .flatten(),
                     (!r.ack_done()).then_some(r.ack_attempts.next_at).flatten(),
-                    (r.filing_done() && r.ack_done()).then_some(r.archive_attempts.next_at).flatten(),
+                    (r.filing_done() && r.ack_done())
+                        .then_some(r.archive_attempts.next_at)
+                        .flatten(),
                 ]
             })
             .flatten()

@@ -86,9 +86,14 @@ pub struct Filing {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Ack {
     Pending,
-    Sent { message_id: String, at: DateTime<Utc> },
+    Sent {
+        message_id: String,
+        at: DateTime<Utc>,
+    },
     /// Deliberately not sent (auto-reply, no reply address, …).
-    Suppressed { reason: String },
+    Suppressed {
+        reason: String,
+    },
 }
 
 /// Retry bookkeeping for one side effect.
@@ -137,7 +142,11 @@ pub struct Record {
 impl Record {
     /// Whether the tracker side is finished (filed, or nothing to file).
     pub fn filing_done(&self) -> bool {
-        self.filing.is_some() || matches!(self.kind, Some(Kind::Automatic { .. }) | Some(Kind::Duplicate { .. }))
+        self.filing.is_some()
+            || matches!(
+                self.kind,
+                Some(Kind::Automatic { .. }) | Some(Kind::Duplicate { .. })
+            )
     }
 
     pub fn ack_done(&self) -> bool {

@@ -111,7 +111,9 @@ pub fn table(snap: &Snapshot) -> String {
             r.tracking_id,
             r.state.as_str(),
             truncate(&r.kind, 22),
-            r.issue.map(|i| format!("#{i}")).unwrap_or_else(|| "-".into()),
+            r.issue
+                .map(|i| format!("#{i}"))
+                .unwrap_or_else(|| "-".into()),
             truncate(&r.ack, 28),
             r.respond_by.format("%Y-%m-%d %H:%M"),
             attention

@@ -74,7 +74,10 @@ impl SledStore {
             .path(dir.join("db"))
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.raw_os_error() == Some(11) => {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.raw_os_error() == Some(11) =>
+                {
                     StoreError::Locked(dir.display().to_string())
                 }
                 other => StoreError::Sled(other),
@@ -91,7 +94,8 @@ impl SledStore {
     }
 
     fn decode(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(id.to_string(), e.to_string()))
+        serde_json::from_slice(bytes)
+            .map_err(|e| StoreError::Corrupt(id.to_string(), e.to_string()))
     }
 
     fn encode(record: &Record) -> Vec<u8> {
@@ -114,7 +118,14 @@ impl Store for SledStore {
         let source_key = intake.source.key();
         let hash_key = intake.facts.raw_sha256.clone();
         let year = intake.received_at.year();
-        let result = (&self.records, &self.raw, &self.by_source, &self.by_hash, &self.by_message_id, &self.meta)
+        let result = (
+            &self.records,
+            &self.raw,
+            &self.by_source,
+            &self.by_hash,
+            &self.by_message_id,
+            &self.meta,
+        )
             .transaction(|(records, raw, by_source, by_hash, by_mid, meta)| {
                 if let Some(id) = by_source.get(source_key.as_bytes())? {
                     return Ok(Admission::Known(String::from_utf8_lossy(&id).into_owned()));
@@ -197,11 +208,12 @@ impl Store for SledStore {
         rec.state = State::Archived;
         let bytes = Self::encode(&rec);
         let id = rec.tracking_id.as_bytes();
-        let result: Result<(), TransactionError<StoreError>> = (&self.records, &self.raw).transaction(|(records, raw)| {
-            records.insert(id, bytes.clone())?;
-            raw.remove(id)?;
-            Ok(())
-        });
+        let result: Result<(), TransactionError<StoreError>> = (&self.records, &self.raw)
+            .transaction(|(records, raw)| {
+                records.insert(id, bytes.clone())?;
+                raw.remove(id)?;
+                Ok(())
+            });
         match result {
             Ok(()) => {}
             Err(TransactionError::Abort(e)) => return Err(e),
@@ -216,7 +228,11 @@ impl Store for SledStore {
             let (k, v) = item?;
             out.push(Self::decode(&String::from_utf8_lossy(&k), &v)?);
         }
-        out.sort_by(|a, b| a.received_at.cmp(&b.received_at).then(a.tracking_id.cmp(&b.tracking_id)));
+        out.sort_by(|a, b| {
+            a.received_at
+                .cmp(&b.received_at)
+                .then(a.tracking_id.cmp(&b.tracking_id))
+        });
         Ok(out)
     }
 

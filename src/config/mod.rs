@@ -14,8 +14,8 @@ mod sections;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use reader::{Problem, Problems};
 use reader::Section;
+pub use reader::{Problem, Problems};
 pub use sections::*;
 
 use crate::secret::Secret;
@@ -113,7 +113,10 @@ pub(crate) fn read_secret(
             let text = text.strip_suffix('\n').unwrap_or(&text);
             let text = text.strip_suffix('\r').unwrap_or(text);
             if text.is_empty() {
-                problems.add(section.key(key), format!("file {} is empty", path.display()));
+                problems.add(
+                    section.key(key),
+                    format!("file {} is empty", path.display()),
+                );
                 None
             } else {
                 Some(Secret::new(text.to_string()))
@@ -150,7 +153,10 @@ impl Settings {
                 message: match e.span() {
                     Some(span) => format!(
                         "not valid TOML near line {}",
-                        text.get(..span.start).map(|t| t.lines().count()).unwrap_or(0).max(1)
+                        text.get(..span.start)
+                            .map(|t| t.lines().count())
+                            .unwrap_or(0)
+                            .max(1)
                     ),
                     None => "not valid TOML".into(),
                 },
@@ -189,20 +195,23 @@ impl Settings {
         root.finish(&mut problems);
 
         match (instance, source, openpgp, tracker, mailer, ack) {
-            (Some(instance), Some(source), Some(openpgp), Some(tracker), Some(mailer), Some(ack))
-                if problems.0.is_empty() =>
-            {
-                Ok(Settings {
-                    config_path: config_path.to_path_buf(),
-                    instance,
-                    source,
-                    openpgp,
-                    tracker,
-                    mailer,
-                    ack,
-                    limits,
-                })
-            }
+            (
+                Some(instance),
+                Some(source),
+                Some(openpgp),
+                Some(tracker),
+                Some(mailer),
+                Some(ack),
+            ) if problems.0.is_empty() => Ok(Settings {
+                config_path: config_path.to_path_buf(),
+                instance,
+                source,
+                openpgp,
+                tracker,
+                mailer,
+                ack,
+                limits,
+            }),
             _ => Err(ConfigError {
                 problems: problems.0,
             }),

@@ -186,7 +186,12 @@ impl Section {
             .unwrap_or(default)
     }
 
-    pub fn duration_or(&mut self, key: &str, default: Duration, problems: &mut Problems) -> Duration {
+    pub fn duration_or(
+        &mut self,
+        key: &str,
+        default: Duration,
+        problems: &mut Problems,
+    ) -> Duration {
         match self.opt_string(key, problems) {
             Some(text) => match parse_duration(&text) {
                 Ok(d) => d,

@@ -26,7 +26,9 @@ impl Instance {
         if let Some(prefix) = &prefix {
             let ok = !prefix.is_empty()
                 && prefix.len() <= 16
-                && prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                && prefix
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
             if !ok {
                 p.add(
                     s.key("tracking_prefix"),
@@ -36,11 +38,16 @@ impl Instance {
         }
         let addresses = s.string_list("addresses", p);
         match &addresses {
-            Some(list) if list.is_empty() => p.add(s.key("addresses"), "must name at least one address"),
+            Some(list) if list.is_empty() => {
+                p.add(s.key("addresses"), "must name at least one address")
+            }
             Some(list) => {
                 for a in list {
                     if !looks_like_address(a) {
-                        p.add(s.key("addresses"), "each entry must be an address like security@example.org");
+                        p.add(
+                            s.key("addresses"),
+                            "each entry must be an address like security@example.org",
+                        );
                         break;
                     }
                 }
@@ -63,7 +70,9 @@ pub(crate) fn looks_like_address(a: &str) -> bool {
         Some((local, domain)) => {
             !local.is_empty()
                 && domain.contains('.')
-                && !a.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+                && !a
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
         }
         None => false,
     }
@@ -79,21 +88,32 @@ pub enum Security {
     Plain,
 }
 
-fn read_security(s: &mut Section, default: Security, host: Option<&str>, p: &mut Problems) -> Security {
+fn read_security(
+    s: &mut Section,
+    default: Security,
+    host: Option<&str>,
+    p: &mut Problems,
+) -> Security {
     let sec = match s.opt_string("security", p).as_deref() {
         None => default,
         Some("tls") => Security::Tls,
         Some("starttls") => Security::StartTls,
         Some("plain") => Security::Plain,
         Some(_) => {
-            p.add(s.key("security"), "must be \"tls\", \"starttls\" or \"plain\"");
+            p.add(
+                s.key("security"),
+                "must be \"tls\", \"starttls\" or \"plain\"",
+            );
             default
         }
     };
     if sec == Security::Plain {
         if let Some(host) = host {
             if !is_loopback_host(host) {
-                p.add(s.key("security"), "\"plain\" is allowed only for a loopback host (localhost, 127.0.0.1, ::1)");
+                p.add(
+                    s.key("security"),
+                    "\"plain\" is allowed only for a loopback host (localhost, 127.0.0.1, ::1)",
+                );
             }
         }
     }
@@ -149,21 +169,30 @@ impl SourceSettings {
         match kind.as_deref() {
             Some("imap") => {
                 if !imap.is_present() {
-                    p.add("source.imap", "section is required when source.kind = \"imap\"");
+                    p.add(
+                        "source.imap",
+                        "section is required when source.kind = \"imap\"",
+                    );
                     return None;
                 }
                 read_imap(imap, r, p).map(SourceSettings::Imap)
             }
             Some("maildir") => {
                 if !maildir.is_present() {
-                    p.add("source.maildir", "section is required when source.kind = \"maildir\"");
+                    p.add(
+                        "source.maildir",
+                        "section is required when source.kind = \"maildir\"",
+                    );
                     return None;
                 }
                 let mut m = maildir;
                 let path = m.string("path", p).map(PathBuf::from);
                 let poll_interval = m.duration_or("poll_interval", Duration::from_secs(5), p);
                 m.finish(p);
-                Some(SourceSettings::Maildir(MaildirSettings { path: path?, poll_interval }))
+                Some(SourceSettings::Maildir(MaildirSettings {
+                    path: path?,
+                    poll_interval,
+                }))
             }
             Some(_) => {
                 p.add("source.kind", "must be \"imap\" or \"maildir\"");
@@ -211,7 +240,10 @@ fn read_imap(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<ImapSetti
 fn check_readable(s: &Section, key: &str, path: Option<&PathBuf>, p: &mut Problems) {
     if let Some(path) = path {
         if let Err(e) = std::fs::metadata(path) {
-            p.add(s.key(key), format!("cannot read file {}: {}", path.display(), e.kind()));
+            p.add(
+                s.key(key),
+                format!("cannot read file {}: {}", path.display(), e.kind()),
+            );
         }
     }
 }
@@ -239,12 +271,18 @@ impl OpenPgpSettings {
         for k in keys.iter().flatten() {
             let path = r.secret_path(k);
             if let Err(e) = std::fs::metadata(&path) {
-                p.add(s.key("secret_keys"), format!("cannot read {}: {}", path.display(), e.kind()));
+                p.add(
+                    s.key("secret_keys"),
+                    format!("cannot read {}: {}", path.display(), e.kind()),
+                );
             }
             secret_keys.push(path);
         }
         if keys.as_ref().is_some_and(|k| k.is_empty()) {
-            p.add(s.key("secret_keys"), "must name at least one key file or directory");
+            p.add(
+                s.key("secret_keys"),
+                "must name at least one key file or directory",
+            );
         }
         let passphrase = read_secret(&mut s, "passphrase_file", false, r, p);
         let legacy_decrypt_only = s.bool_or("legacy_decrypt_only", false, p);
@@ -301,20 +339,28 @@ impl TrackerSettings {
         match kind.as_deref() {
             Some("github") => {
                 if !github.is_present() {
-                    p.add("tracker.github", "section is required when tracker.kind = \"github\"");
+                    p.add(
+                        "tracker.github",
+                        "section is required when tracker.kind = \"github\"",
+                    );
                     return None;
                 }
                 read_github(github, r, p).map(TrackerSettings::Github)
             }
             Some("directory") => {
                 if !directory.is_present() {
-                    p.add("tracker.directory", "section is required when tracker.kind = \"directory\"");
+                    p.add(
+                        "tracker.directory",
+                        "section is required when tracker.kind = \"directory\"",
+                    );
                     return None;
                 }
                 let mut d = directory;
                 let path = d.string("path", p).map(PathBuf::from);
                 d.finish(p);
-                Some(TrackerSettings::Directory(DirectorySettings { path: path? }))
+                Some(TrackerSettings::Directory(DirectorySettings {
+                    path: path?,
+                }))
             }
             Some(_) => {
                 p.add("tracker.kind", "must be \"github\" or \"directory\"");
@@ -327,13 +373,23 @@ impl TrackerSettings {
 
 fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubSettings> {
     let api_url = s.string_or("api_url", "https://api.github.com/", p);
-    if !(api_url.starts_with("https://") || api_url.starts_with("http://127.") || api_url.starts_with("http://localhost")) {
-        p.add(s.key("api_url"), "must be an https:// URL (http:// only for loopback)");
+    if !(api_url.starts_with("https://")
+        || api_url.starts_with("http://127.")
+        || api_url.starts_with("http://localhost"))
+    {
+        p.add(
+            s.key("api_url"),
+            "must be an https:// URL (http:// only for loopback)",
+        );
     }
     let repository = s.string("repository", p);
     let split = repository.as_deref().and_then(|r| {
         let (o, n) = r.split_once('/')?;
-        let ok = |x: &str| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        let ok = |x: &str| {
+            !x.is_empty()
+                && x.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        };
         (ok(o) && ok(n)).then(|| (o.to_string(), n.to_string()))
     });
     if repository.is_some() && split.is_none() {
@@ -364,7 +420,10 @@ fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubS
             _ => None,
         }
     } else {
-        p.add(s.key("token_file"), "is required (or app_id + installation_id + private_key_file)");
+        p.add(
+            s.key("token_file"),
+            "is required (or app_id + installation_id + private_key_file)",
+        );
         None
     };
     let labels = s.string_list("labels", p).unwrap_or_default();
@@ -413,14 +472,20 @@ impl MailerSettings {
         match kind.as_deref() {
             Some("smtp") => {
                 if !smtp.is_present() {
-                    p.add("mailer.smtp", "section is required when mailer.kind = \"smtp\"");
+                    p.add(
+                        "mailer.smtp",
+                        "section is required when mailer.kind = \"smtp\"",
+                    );
                     return None;
                 }
                 read_smtp(smtp, r, p).map(MailerSettings::Smtp)
             }
             Some("outbox") => {
                 if !outbox.is_present() {
-                    p.add("mailer.outbox", "section is required when mailer.kind = \"outbox\"");
+                    p.add(
+                        "mailer.outbox",
+                        "section is required when mailer.kind = \"outbox\"",
+                    );
                     return None;
                 }
                 let mut o = outbox;
@@ -484,16 +549,26 @@ impl AckSettings {
         let from = s.string("from", p);
         if let Some(f) = &from {
             if from_address(f).is_none() {
-                p.add(s.key("from"), "must be an address, optionally as \"Name <address>\"");
+                p.add(
+                    s.key("from"),
+                    "must be an address, optionally as \"Name <address>\"",
+                );
             }
         }
         let reply_to = s.opt_string("reply_to", p);
-        if reply_to.as_deref().is_some_and(|r| from_address(r).is_none()) {
-            p.add(s.key("reply_to"), "must be an address, optionally as \"Name <address>\"");
+        if reply_to
+            .as_deref()
+            .is_some_and(|r| from_address(r).is_none())
+        {
+            p.add(
+                s.key("reply_to"),
+                "must be an address, optionally as \"Name <address>\"",
+            );
         }
         let templates = PathBuf::from(s.string_or("templates", "config/templates", p));
         let response_window = s.duration_or("response_window", Duration::from_secs(3 * 86_400), p);
-        let disclosure_window = s.duration_or("disclosure_window", Duration::from_secs(90 * 86_400), p);
+        let disclosure_window =
+            s.duration_or("disclosure_window", Duration::from_secs(90 * 86_400), p);
         let policy_url = s.string_or("policy_url", "https://jupyter.org/security", p);
         s.finish(p);
         Some(AckSettings {
@@ -537,7 +612,9 @@ impl Limits {
                 .map_or(d.max_decrypted_bytes, |v| v.unsigned_abs()),
             max_mime_depth: s
                 .opt_integer("max_mime_depth", 1..=100, p)
-                .map_or(d.max_mime_depth, |v| u32::try_from(v).unwrap_or(d.max_mime_depth)),
+                .map_or(d.max_mime_depth, |v| {
+                    u32::try_from(v).unwrap_or(d.max_mime_depth)
+                }),
         };
         s.finish(p);
         limits

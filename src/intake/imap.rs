@@ -70,8 +70,10 @@ impl ImapSource {
     async fn tls(&self, tcp: TcpStream) -> Effect<Stream> {
         let config = super::tls::client_config(self.settings.ca_file.as_deref())
             .map_err(|e| EffectError::Permanent(format!("IMAP TLS setup: {e}")))?;
-        let name = rustls::pki_types::ServerName::try_from(self.settings.host.clone())
-            .map_err(|_| EffectError::Permanent("source.imap.host is not a valid TLS server name".into()))?;
+        let name =
+            rustls::pki_types::ServerName::try_from(self.settings.host.clone()).map_err(|_| {
+                EffectError::Permanent("source.imap.host is not a valid TLS server name".into())
+            })?;
         let tls = TlsConnector::from(config)
             .connect(name, tcp)
             .await
@@ -81,10 +83,13 @@ impl ImapSource {
 
     async fn connect(&mut self) -> Effect<()> {
         let s = &self.settings;
-        let tcp = tokio::time::timeout(Duration::from_secs(20), TcpStream::connect((s.host.as_str(), s.port)))
-            .await
-            .map_err(|_| transient("connect", format!("{}:{} timed out", s.host, s.port)))?
-            .map_err(|e| transient("connect", format!("{}:{}: {e}", s.host, s.port)))?;
+        let tcp = tokio::time::timeout(
+            Duration::from_secs(20),
+            TcpStream::connect((s.host.as_str(), s.port)),
+        )
+        .await
+        .map_err(|_| transient("connect", format!("{}:{} timed out", s.host, s.port)))?
+        .map_err(|e| transient("connect", format!("{}:{}: {e}", s.host, s.port)))?;
         let stream: Stream = match s.security {
             Security::Tls => self.tls(tcp).await?,
             Security::Plain => Box::new(tcp),
@@ -108,11 +113,17 @@ impl ImapSource {
             .await
             .map_err(|(e, _)| match e {
                 async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-                    EffectError::Permanent(format!("IMAP login as {} was refused", self.settings.username))
+                    EffectError::Permanent(format!(
+                        "IMAP login as {} was refused",
+                        self.settings.username
+                    ))
                 }
                 other => transient("login", other),
             })?;
-        let caps = session.capabilities().await.map_err(|e| transient("CAPABILITY", e))?;
+        let caps = session
+            .capabilities()
+            .await
+            .map_err(|e| transient("CAPABILITY", e))?;
         self.can_move = caps.has_str("MOVE");
         self.can_idle = caps.has_str("IDLE");
         // Created if missing; an "already exists" answer is fine.
@@ -123,7 +134,11 @@ impl ImapSource {
             .map_err(|e| transient("SELECT", e))?;
         self.uidvalidity = mailbox.uid_validity.unwrap_or(0);
         self.session = Some(session);
-        tracing::info!(uidvalidity = self.uidvalidity, idle = self.can_idle, "IMAP connected");
+        tracing::info!(
+            uidvalidity = self.uidvalidity,
+            idle = self.can_idle,
+            "IMAP connected"
+        );
         Ok(())
     }
 
@@ -145,12 +160,18 @@ impl ImapSource {
         r
     }
 
-    pub async fn fetch_new(&mut self, known: &(dyn Fn(&SourceRef) -> bool + Sync)) -> Effect<Vec<Fetched>> {
+    pub async fn fetch_new(
+        &mut self,
+        known: &(dyn Fn(&SourceRef) -> bool + Sync),
+    ) -> Effect<Vec<Fetched>> {
         let r = self.fetch_new_inner(known).await;
         self.reset(r)
     }
 
-    async fn fetch_new_inner(&mut self, known: &(dyn Fn(&SourceRef) -> bool + Sync)) -> Effect<Vec<Fetched>> {
+    async fn fetch_new_inner(
+        &mut self,
+        known: &(dyn Fn(&SourceRef) -> bool + Sync),
+    ) -> Effect<Vec<Fetched>> {
         let mailbox = self.settings.mailbox.clone();
         self.session().await?;
         let uidvalidity = self.uidvalidity;
@@ -173,7 +194,11 @@ impl ImapSource {
         uids.sort_unstable();
         let mut out = Vec::new();
         for batch in uids.chunks(FETCH_BATCH) {
-            let set = batch.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let set = batch
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             let fetches: Vec<_> = session
                 .uid_fetch(&set, "(UID BODY.PEEK[])")
                 .await
@@ -182,7 +207,9 @@ impl ImapSource {
                 .await
                 .map_err(|e| transient("UID FETCH", e))?;
             for f in fetches {
-                let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
+                let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                    continue;
+                };
                 out.push(Fetched {
                     source: SourceRef::Imap {
                         mailbox: mailbox.clone(),
@@ -202,8 +229,13 @@ impl ImapSource {
     }
 
     async fn archive_inner(&mut self, source: &SourceRef, message_id: Option<&str>) -> Effect<()> {
-        let SourceRef::Imap { uidvalidity, uid, .. } = source else {
-            return Err(EffectError::Permanent("record does not come from IMAP".into()));
+        let SourceRef::Imap {
+            uidvalidity, uid, ..
+        } = source
+        else {
+            return Err(EffectError::Permanent(
+                "record does not come from IMAP".into(),
+            ));
         };
         self.session().await?;
         let current = self.uidvalidity;
@@ -215,7 +247,9 @@ impl ImapSource {
         } else {
             // UIDVALIDITY changed: find the message again by its Message-ID.
             let Some(mid) = message_id.and_then(crate::render::mail::safe_message_id) else {
-                return Err(EffectError::Permanent("UIDVALIDITY changed and the message has no Message-ID to find it by".into()));
+                return Err(EffectError::Permanent(
+                    "UIDVALIDITY changed and the message has no Message-ID to find it by".into(),
+                ));
             };
             let found = session
                 .uid_search(format!("HEADER Message-ID \"{}\"", mid.replace('"', "")))
@@ -228,9 +262,15 @@ impl ImapSource {
         };
         let set = uid.to_string();
         if can_move {
-            session.uid_mv(&set, &processed).await.map_err(|e| transient("UID MOVE", e))?;
+            session
+                .uid_mv(&set, &processed)
+                .await
+                .map_err(|e| transient("UID MOVE", e))?;
         } else {
-            session.uid_copy(&set, &processed).await.map_err(|e| transient("UID COPY", e))?;
+            session
+                .uid_copy(&set, &processed)
+                .await
+                .map_err(|e| transient("UID COPY", e))?;
             let _: Vec<_> = session
                 .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
                 .await
@@ -297,5 +337,7 @@ async fn read_greeting<T: ImapStream>(client: &mut async_imap::Client<T>) -> Eff
         .await
         .map_err(|_| transient("greeting", "timed out"))?
         .map_err(|e| transient("greeting", e))?;
-    greeting.map(|_| ()).ok_or_else(|| transient("greeting", "connection closed"))
+    greeting
+        .map(|_| ())
+        .ok_or_else(|| transient("greeting", "connection closed"))
 }

@@ -36,7 +36,12 @@ impl MaildirSource {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(e) => e,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(EffectError::Transient(format!("cannot list {}: {e}", dir.display()))),
+                Err(e) => {
+                    return Err(EffectError::Transient(format!(
+                        "cannot list {}: {e}",
+                        dir.display()
+                    )))
+                }
             };
             let mut names: Vec<_> = entries
                 .flatten()
@@ -53,8 +58,9 @@ impl MaildirSource {
                     continue;
                 }
                 let path = dir.join(&name);
-                let raw = read_bounded(&path, self.max_bytes)
-                    .map_err(|e| EffectError::Transient(format!("cannot read {}: {e}", path.display())))?;
+                let raw = read_bounded(&path, self.max_bytes).map_err(|e| {
+                    EffectError::Transient(format!("cannot read {}: {e}", path.display()))
+                })?;
                 out.push(Fetched { source, raw });
             }
         }
@@ -63,7 +69,9 @@ impl MaildirSource {
 
     pub fn archive(&self, source: &SourceRef) -> Effect<()> {
         let SourceRef::Maildir { file_name } = source else {
-            return Err(EffectError::Permanent("record does not come from this Maildir".into()));
+            return Err(EffectError::Permanent(
+                "record does not come from this Maildir".into(),
+            ));
         };
         let from = self.root.join(file_name);
         let base = file_name.rsplit('/').next().unwrap_or(file_name);
@@ -74,7 +82,13 @@ impl MaildirSource {
         }
         std::fs::create_dir_all(&dest_dir)
             .and_then(|_| std::fs::rename(&from, &to))
-            .map_err(|e| EffectError::Transient(format!("cannot move {} to {}: {e}", from.display(), dest_dir.display())))
+            .map_err(|e| {
+                EffectError::Transient(format!(
+                    "cannot move {} to {}: {e}",
+                    from.display(),
+                    dest_dir.display()
+                ))
+            })
     }
 }
 
@@ -83,6 +97,8 @@ impl MaildirSource {
 fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut buf = Vec::new();
-    std::fs::File::open(path)?.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+    std::fs::File::open(path)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut buf)?;
     Ok(buf)
 }

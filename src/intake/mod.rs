@@ -33,7 +33,10 @@ pub enum Source {
 
 impl Source {
     /// Fetches messages whose position `known` does not recognise.
-    pub async fn fetch_new(&mut self, known: &(dyn Fn(&SourceRef) -> bool + Sync)) -> Effect<Vec<Fetched>> {
+    pub async fn fetch_new(
+        &mut self,
+        known: &(dyn Fn(&SourceRef) -> bool + Sync),
+    ) -> Effect<Vec<Fetched>> {
         match self {
             Source::Imap(s) => s.fetch_new(known).await,
             Source::Maildir(s) => s.fetch_new(known),

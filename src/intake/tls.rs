@@ -26,9 +26,10 @@ pub fn client_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<ClientConfig>
             anyhow::bail!("ca_file {} holds no PEM certificate", path.display());
         }
     }
-    let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     Ok(Arc::new(config))
 }

@@ -18,7 +18,9 @@ impl OutboxMailer {
     }
 
     pub fn send(&self, mail: &Outgoing) -> Effect<()> {
-        let err = |what: &str, e: std::io::Error| EffectError::Transient(format!("outbox {what} {}: {e}", self.dir.display()));
+        let err = |what: &str, e: std::io::Error| {
+            EffectError::Transient(format!("outbox {what} {}: {e}", self.dir.display()))
+        };
         std::fs::create_dir_all(&self.dir).map_err(|e| err("cannot create", e))?;
         let path = self.dir.join(format!("{}.eml", mail.label));
         if path.exists() {
@@ -31,8 +33,9 @@ impl OutboxMailer {
     }
 
     pub fn check(&self) -> Effect<String> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| EffectError::Permanent(format!("cannot create outbox {}: {e}", self.dir.display())))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| {
+            EffectError::Permanent(format!("cannot create outbox {}: {e}", self.dir.display()))
+        })?;
         Ok(format!("outbox at {}", self.dir.display()))
     }
 }

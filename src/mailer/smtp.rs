@@ -28,8 +28,12 @@ impl SmtpMailer {
             if let Some(ca) = &s.ca_file {
                 let pem = std::fs::read(ca)
                     .map_err(|e| anyhow::anyhow!("mailer.smtp.ca_file {}: {e}", ca.display()))?;
-                let cert = Certificate::from_pem(&pem)
-                    .map_err(|_| anyhow::anyhow!("mailer.smtp.ca_file {} is not a PEM certificate", ca.display()))?;
+                let cert = Certificate::from_pem(&pem).map_err(|_| {
+                    anyhow::anyhow!(
+                        "mailer.smtp.ca_file {} is not a PEM certificate",
+                        ca.display()
+                    )
+                })?;
                 params = params.add_root_certificate(cert);
             }
             let params = params.build_rustls()?;
@@ -52,10 +56,9 @@ impl SmtpMailer {
             .envelope_from
             .parse()
             .map_err(|_| EffectError::Permanent("our sender address is not valid".into()))?;
-        let to = mail
-            .envelope_to
-            .parse()
-            .map_err(|_| EffectError::Permanent("the reporter's address is not valid for SMTP".into()))?;
+        let to = mail.envelope_to.parse().map_err(|_| {
+            EffectError::Permanent("the reporter's address is not valid for SMTP".into())
+        })?;
         let envelope = Envelope::new(Some(from), vec![to])
             .map_err(|e| EffectError::Permanent(format!("envelope: {e}")))?;
         match self.transport.send_raw(&envelope, &mail.formatted).await {
@@ -65,15 +68,24 @@ impl SmtpMailer {
                 self.host,
                 e.status().map(|c| c.to_string()).unwrap_or_default()
             ))),
-            Err(e) => Err(EffectError::Transient(format!("SMTP via {}: {e}", self.host))),
+            Err(e) => Err(EffectError::Transient(format!(
+                "SMTP via {}: {e}",
+                self.host
+            ))),
         }
     }
 
     pub async fn check(&self) -> Effect<String> {
         match self.transport.test_connection().await {
             Ok(true) => Ok(format!("SMTP server {} reachable", self.host)),
-            Ok(false) => Err(EffectError::Transient(format!("SMTP server {} did not answer NOOP", self.host))),
-            Err(e) => Err(EffectError::Transient(format!("SMTP server {}: {e}", self.host))),
+            Ok(false) => Err(EffectError::Transient(format!(
+                "SMTP server {} did not answer NOOP",
+                self.host
+            ))),
+            Err(e) => Err(EffectError::Transient(format!(
+                "SMTP server {}: {e}",
+                self.host
+            ))),
         }
     }
 }

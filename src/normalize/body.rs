@@ -5,7 +5,9 @@ use std::collections::HashSet;
 
 use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
-use super::locate::{self, armor_blocks, clean_armor, content_type, encrypted_body_part, is_openpgp_data};
+use super::locate::{
+    self, armor_blocks, clean_armor, content_type, encrypted_body_part, is_openpgp_data,
+};
 use super::{Attachment, Encryption, Opened};
 use crate::config::Limits;
 use crate::openpgp::{self, Keyring, SignatureStatus};
@@ -144,10 +146,18 @@ impl Context<'_> {
             if let Some(plain) = self.decrypt(data, "encrypted attachment") {
                 let stem = ENCRYPTED_SUFFIXES
                     .iter()
-                    .find_map(|s| name.get(..name.len().saturating_sub(s.len())).filter(|_| lower.ends_with(s)))
+                    .find_map(|s| {
+                        name.get(..name.len().saturating_sub(s.len()))
+                            .filter(|_| lower.ends_with(s))
+                    })
                     .unwrap_or(&name)
                     .to_string();
-                self.push_attachment(Attachment::new(stem, "application/octet-stream".into(), plain, true));
+                self.push_attachment(Attachment::new(
+                    stem,
+                    "application/octet-stream".into(),
+                    plain,
+                    true,
+                ));
                 return;
             }
         }
@@ -171,7 +181,12 @@ impl Context<'_> {
 
     /// Decrypts one payload and folds the outcome into the report's encryption facts.
     fn decrypt(&mut self, ciphertext: &[u8], format: &str) -> Option<Vec<u8>> {
-        match openpgp::decrypt(self.keyring, ciphertext, &[], self.limits.max_decrypted_bytes) {
+        match openpgp::decrypt(
+            self.keyring,
+            ciphertext,
+            &[],
+            self.limits.max_decrypted_bytes,
+        ) {
             Ok(d) => {
                 if matches!(self.opened.signature, SignatureStatus::Unsigned) {
                     self.opened.signature = d.signature.clone();
@@ -187,10 +202,10 @@ impl Context<'_> {
             }
             Err(e) => {
                 match &self.opened.encryption {
-                    Encryption::Decrypted { .. } => self
-                        .opened
-                        .notes
-                        .push(format!("a further encrypted part could not be decrypted: {}", e.reason)),
+                    Encryption::Decrypted { .. } => self.opened.notes.push(format!(
+                        "a further encrypted part could not be decrypted: {}",
+                        e.reason
+                    )),
                     _ => {
                         self.opened.encryption = Encryption::Failed {
                             reason: e.reason,

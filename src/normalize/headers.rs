@@ -45,17 +45,23 @@ fn raw_text(m: &Message<'_>, name: &str) -> Option<String> {
 
 impl Headers {
     pub fn read(m: &Message<'_>) -> Headers {
-        let content_type_report = m
-            .root_part()
-            .content_type()
-            .is_some_and(|ct| ct.c_type.eq_ignore_ascii_case("multipart") && ct.c_subtype.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("report")));
+        let content_type_report = m.root_part().content_type().is_some_and(|ct| {
+            ct.c_type.eq_ignore_ascii_case("multipart")
+                && ct
+                    .c_subtype
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        });
         let list = m.headers().iter().any(|h| {
             let n = h.name();
             n.len() > 5 && n.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("list-"))
         });
-        let null_return_path = m
-            .header_raw("Return-Path")
-            .is_some_and(|v| v.trim().trim_matches(|c| c == '<' || c == '>').trim().is_empty());
+        let null_return_path = m.header_raw("Return-Path").is_some_and(|v| {
+            v.trim()
+                .trim_matches(|c| c == '<' || c == '>')
+                .trim()
+                .is_empty()
+        });
         let vendor_autoreply = ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"]
             .iter()
             .take(2)

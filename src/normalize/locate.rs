@@ -31,7 +31,11 @@ pub(super) fn contains(hay: &[u8], needle: &[u8]) -> bool {
 pub(super) fn looks_binary_openpgp(data: &[u8]) -> bool {
     match data.first() {
         Some(&b) if b & 0x80 != 0 => {
-            let tag = if b & 0x40 != 0 { b & 0x3f } else { (b >> 2) & 0x0f };
+            let tag = if b & 0x40 != 0 {
+                b & 0x3f
+            } else {
+                (b >> 2) & 0x0f
+            };
             tag == 1 || tag == 3
         }
         _ => false,
@@ -104,7 +108,11 @@ pub(super) fn armor_blocks(text: &str) -> Vec<(usize, usize)> {
 /// `<br>` line breaks, entities. Returns armour gpg accepts.
 pub(super) fn clean_armor(block: &str) -> String {
     let mut out = String::with_capacity(block.len());
-    for line in block.replace('\u{a0}', " ").replace("\r\n", "\n").split('\n') {
+    for line in block
+        .replace('\u{a0}', " ")
+        .replace("\r\n", "\n")
+        .split('\n')
+    {
         let line = line.trim();
         out.push_str(line);
         out.push('\n');

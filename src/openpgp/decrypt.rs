@@ -6,7 +6,6 @@ use std::cell::RefCell;
 use std::io::Read;
 use std::rc::Rc;
 
-use sequoia_openpgp as openpgp;
 use openpgp::cert::Cert;
 use openpgp::crypto::SessionKey;
 use openpgp::packet::{PKESK, SKESK};
@@ -16,6 +15,7 @@ use openpgp::parse::stream::{
 use openpgp::parse::Parse;
 use openpgp::types::SymmetricAlgorithm;
 use openpgp::{Fingerprint, KeyHandle};
+use sequoia_openpgp as openpgp;
 use serde::{Deserialize, Serialize};
 
 use super::keyring::Keyring;
@@ -134,7 +134,9 @@ impl DecryptionHelper for Helper<'_> {
         // First the PKESKs addressed to one of our keys, then wildcard
         // (hidden-recipient) PKESKs against every key.
         for pkesk in pkesks {
-            let Some(recipient) = pkesk.recipient() else { continue };
+            let Some(recipient) = pkesk.recipient() else {
+                continue;
+            };
             for key in keys.iter().filter(|k| recipient.aliases(k.key_handle())) {
                 if self.try_key(pkesk, key, sym_algo, decrypt) {
                     return Ok(None);
@@ -148,7 +150,9 @@ impl DecryptionHelper for Helper<'_> {
                 }
             }
         }
-        Err(anyhow::anyhow!("no configured secret key can decrypt this message"))
+        Err(anyhow::anyhow!(
+            "no configured secret key can decrypt this message"
+        ))
     }
 }
 
@@ -156,7 +160,10 @@ impl Helper<'_> {
     fn try_key(
         &self,
         pkesk: &PKESK,
-        key: &openpgp::packet::Key<openpgp::packet::key::SecretParts, openpgp::packet::key::UnspecifiedRole>,
+        key: &openpgp::packet::Key<
+            openpgp::packet::key::SecretParts,
+            openpgp::packet::key::UnspecifiedRole,
+        >,
         sym_algo: Option<SymmetricAlgorithm>,
         decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
     ) -> bool {
@@ -217,7 +224,9 @@ pub fn decrypt(
     }
     if plaintext.len() as u64 > max_output {
         return Err(fail(
-            format!("decrypted content exceeds the limit of {max_output} bytes (compression bomb?)"),
+            format!(
+                "decrypted content exceeds the limit of {max_output} bytes (compression bomb?)"
+            ),
             &trace,
         ));
     }
@@ -226,7 +235,10 @@ pub fn decrypt(
     drop(decryptor);
     let t = trace.borrow();
     if !finished {
-        return Err(fail("message ended before its end (truncated)".into(), &trace));
+        return Err(fail(
+            "message ended before its end (truncated)".into(),
+            &trace,
+        ));
     }
     Ok(Decrypted {
         plaintext,

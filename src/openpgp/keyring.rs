@@ -5,13 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use sequoia_openpgp as openpgp;
 use openpgp::cert::prelude::*;
 use openpgp::crypto::{KeyPair, Password};
 use openpgp::packet::key::{SecretParts, UnspecifiedRole};
 use openpgp::packet::Key;
 use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
+use sequoia_openpgp as openpgp;
 
 use crate::config::OpenPgpSettings;
 use crate::secret::Secret;
@@ -88,7 +88,11 @@ impl Keyring {
                 }
             }
         }
-        Self::from_certs(certs, settings.passphrase.clone(), settings.legacy_decrypt_only)
+        Self::from_certs(
+            certs,
+            settings.passphrase.clone(),
+            settings.legacy_decrypt_only,
+        )
     }
 
     pub fn from_certs(
@@ -116,7 +120,10 @@ impl Keyring {
     }
 
     pub fn fingerprints(&self) -> Vec<String> {
-        self.certs.iter().map(|c| c.fingerprint().to_hex()).collect()
+        self.certs
+            .iter()
+            .map(|c| c.fingerprint().to_hex())
+            .collect()
     }
 
     /// The key reporters should encrypt to: the first configured one.
@@ -149,7 +156,10 @@ impl Keyring {
             for cert in &self.certs {
                 for ka in cert.keys().secret() {
                     let k = ka.key().clone().role_into_unspecified();
-                    if !keys.iter().any(|have| have.fingerprint() == k.fingerprint()) {
+                    if !keys
+                        .iter()
+                        .any(|have| have.fingerprint() == k.fingerprint())
+                    {
                         keys.push(k);
                     }
                 }
@@ -172,6 +182,9 @@ impl Keyring {
     }
 
     pub(crate) fn public_certs(&self) -> Vec<Cert> {
-        self.certs.iter().map(|c| c.clone().strip_secret_key_material()).collect()
+        self.certs
+            .iter()
+            .map(|c| c.clone().strip_secret_key_material())
+            .collect()
     }
 }

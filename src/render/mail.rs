@@ -32,7 +32,9 @@ pub fn safe_message_id(id: &str) -> Option<String> {
     let ok = !id.is_empty()
         && id.len() <= 250
         && id.contains('@')
-        && id.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>');
+        && id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '<' && c != '>');
     ok.then(|| format!("<{id}>"))
 }
 
@@ -48,7 +50,10 @@ pub struct MailParts<'a> {
 }
 
 pub fn build(parts: MailParts<'_>) -> Result<Outgoing, String> {
-    let from: Mailbox = parts.from.parse().map_err(|_| "acknowledgement.from is not a valid mailbox".to_string())?;
+    let from: Mailbox = parts
+        .from
+        .parse()
+        .map_err(|_| "acknowledgement.from is not a valid mailbox".to_string())?;
     let to: Mailbox = parts
         .to
         .parse()
@@ -62,13 +67,17 @@ pub fn build(parts: MailParts<'_>) -> Result<Outgoing, String> {
         .header(AutoSubmitted)
         .header(ContentType::TEXT_PLAIN);
     if let Some(r) = parts.reply_to {
-        let r: Mailbox = r.parse().map_err(|_| "acknowledgement.reply_to is not a valid mailbox".to_string())?;
+        let r: Mailbox = r
+            .parse()
+            .map_err(|_| "acknowledgement.reply_to is not a valid mailbox".to_string())?;
         builder = builder.reply_to(r);
     }
     if let Some(id) = parts.in_reply_to.and_then(safe_message_id) {
         builder = builder.in_reply_to(id.clone()).references(id);
     }
-    let message = builder.body(parts.body).map_err(|e| format!("cannot build message: {e}"))?;
+    let message = builder
+        .body(parts.body)
+        .map_err(|e| format!("cannot build message: {e}"))?;
     Ok(Outgoing {
         message_id: parts.message_id,
         envelope_from: from.email.to_string(),

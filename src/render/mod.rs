@@ -54,7 +54,9 @@ impl Templates {
             let path = dir.join(name);
             let source = match std::fs::read_to_string(&path) {
                 Ok(s) => s,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => builtin(name).unwrap_or("").to_string(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    builtin(name).unwrap_or("").to_string()
+                }
                 Err(e) => {
                     errors.push(TemplateError {
                         name: path.display().to_string(),
@@ -82,6 +84,10 @@ impl Templates {
             name: name.to_string(),
             reason: e.to_string(),
         };
-        self.env.get_template(name).map_err(err)?.render(minijinja::value::Serde(ctx)).map_err(err)
+        self.env
+            .get_template(name)
+            .map_err(err)?
+            .render(minijinja::value::Serde(ctx))
+            .map_err(err)
     }
 }

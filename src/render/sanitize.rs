@@ -94,6 +94,9 @@ mod tests {
     fn title_defuses_mentions() {
         let t = title("X-2026-0001", Some("@team fixes #12\r\nevil"));
         assert!(t.starts_with("[X-2026-0001] @\u{2060}team fixes #\u{2060}12 evil"));
-        assert_eq!(title("X-2026-0001", Some("...")), "[X-2026-0001] Security report");
+        assert_eq!(
+            title("X-2026-0001", Some("...")),
+            "[X-2026-0001] Security report"
+        );
     }
 }

@@ -47,7 +47,12 @@ impl DirectoryTracker {
     }
 
     fn url(path: &Path) -> String {
-        format!("file://{}", std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display())
+        format!(
+            "file://{}",
+            std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+        )
     }
 
     pub fn find(&self, tracking_id: &str, issue: Option<u64>) -> Effect<Option<Filing>> {
@@ -55,7 +60,8 @@ impl DirectoryTracker {
             if issue.is_some_and(|i| i != n) {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
             for (i, chunk) in text.split(COMMENT_SEPARATOR).enumerate() {
                 if has_marker(chunk, tracking_id) {
                     return Ok(Some(Filing {
@@ -72,8 +78,12 @@ impl DirectoryTracker {
     pub fn create_issue(&self, draft: &IssueDraft) -> Effect<Filing> {
         std::fs::create_dir_all(&self.dir).map_err(|e| io_err("cannot create", &self.dir, e))?;
         let number = self.issue_files()?.last().map_or(1, |(n, _)| n + 1);
-        let path = self.dir.join(format!("{number:04}-{}.md", draft.tracking_id));
-        let tmp = self.dir.join(format!(".{number:04}-{}.tmp", draft.tracking_id));
+        let path = self
+            .dir
+            .join(format!("{number:04}-{}.md", draft.tracking_id));
+        let tmp = self
+            .dir
+            .join(format!(".{number:04}-{}.tmp", draft.tracking_id));
         let labels = draft.labels.join(", ");
         // The marker line comes first so `find` recognises the file.
         let mut lines = draft.body.splitn(2, '\n');
@@ -90,10 +100,18 @@ impl DirectoryTracker {
     }
 
     pub fn comment(&self, draft: &CommentDraft) -> Effect<Filing> {
-        let Some((_, path)) = self.issue_files()?.into_iter().find(|(n, _)| *n == draft.issue) else {
-            return Err(EffectError::Permanent(format!("issue {} does not exist", draft.issue)));
+        let Some((_, path)) = self
+            .issue_files()?
+            .into_iter()
+            .find(|(n, _)| *n == draft.issue)
+        else {
+            return Err(EffectError::Permanent(format!(
+                "issue {} does not exist",
+                draft.issue
+            )));
         };
-        let existing = std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+        let existing =
+            std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
         let index = existing.split(COMMENT_SEPARATOR).count() as u64;
         let mut file = std::fs::OpenOptions::new()
             .append(true)
@@ -110,7 +128,9 @@ impl DirectoryTracker {
     }
 
     pub fn check(&self) -> Effect<String> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| EffectError::Permanent(format!("cannot create {}: {e}", self.dir.display())))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| {
+            EffectError::Permanent(format!("cannot create {}: {e}", self.dir.display()))
+        })?;
         Ok(format!("directory tracker at {}", self.dir.display()))
     }
 }

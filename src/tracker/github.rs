@@ -40,7 +40,10 @@ pub fn classify_error(e: &octocrab::Error) -> EffectError {
                 EffectError::Permanent(what)
             }
         }
-        other => EffectError::Transient(format!("GitHub unreachable: {}", first_line(&other.to_string()))),
+        other => EffectError::Transient(format!(
+            "GitHub unreachable: {}",
+            first_line(&other.to_string())
+        )),
     }
 }
 
@@ -56,7 +59,10 @@ impl GithubTracker {
             .set_connect_timeout(Some(Duration::from_secs(10)))
             .set_read_timeout(Some(Duration::from_secs(30)))
             .add_header(ACCEPT, "application/vnd.github+json".to_string())
-            .add_header(HeaderName::from_static("x-github-api-version"), "2022-11-28".to_string());
+            .add_header(
+                HeaderName::from_static("x-github-api-version"),
+                "2022-11-28".to_string(),
+            );
         let client = match &settings.auth {
             GithubAuth::Token(token) => builder.personal_token(token.expose().clone()).build()?,
             GithubAuth::App {
@@ -65,7 +71,11 @@ impl GithubTracker {
                 private_key,
             } => {
                 let key = octocrab::EncodingKey::from_rsa_pem(private_key.expose().as_bytes())
-                    .map_err(|_| anyhow::anyhow!("tracker.github.private_key_file is not an RSA private key in PEM form"))?;
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "tracker.github.private_key_file is not an RSA private key in PEM form"
+                        )
+                    })?;
                 builder
                     .app(AppId(*app_id), key)
                     .build()?
@@ -80,7 +90,12 @@ impl GithubTracker {
         })
     }
 
-    pub async fn find(&self, tracking_id: &str, issue: Option<u64>, since: DateTime<Utc>) -> Effect<Option<Filing>> {
+    pub async fn find(
+        &self,
+        tracking_id: &str,
+        issue: Option<u64>,
+        since: DateTime<Utc>,
+    ) -> Effect<Option<Filing>> {
         let issues = self.client.issues(&self.owner, &self.repo);
         if let Some(number) = issue {
             let mut page = 1u32;
@@ -94,7 +109,10 @@ impl GithubTracker {
                     .await
                     .map_err(|e| classify_error(&e))?;
                 for c in &comments.items {
-                    if c.body.as_deref().is_some_and(|b| has_marker(b, tracking_id)) {
+                    if c.body
+                        .as_deref()
+                        .is_some_and(|b| has_marker(b, tracking_id))
+                    {
                         return Ok(Some(Filing {
                             issue: number,
                             comment_id: Some(c.id.0),
@@ -121,7 +139,10 @@ impl GithubTracker {
                 .await
                 .map_err(|e| classify_error(&e))?;
             for i in &list.items {
-                if i.body.as_deref().is_some_and(|b| has_marker(b, tracking_id)) {
+                if i.body
+                    .as_deref()
+                    .is_some_and(|b| has_marker(b, tracking_id))
+                {
                     return Ok(Some(Filing {
                         issue: i.number,
                         comment_id: None,
@@ -183,6 +204,9 @@ impl GithubTracker {
                 self.owner, self.repo
             )));
         }
-        Ok(format!("GitHub repository {}/{} reachable", self.owner, self.repo))
+        Ok(format!(
+            "GitHub repository {}/{} reachable",
+            self.owner, self.repo
+        ))
     }
 }

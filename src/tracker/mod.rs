@@ -48,7 +48,12 @@ pub enum Tracker {
 impl Tracker {
     /// An issue or comment already filed for this tracking ID (after a crash).
     /// `issue` narrows the search to one issue's comments.
-    pub async fn find(&self, tracking_id: &str, issue: Option<u64>, since: DateTime<Utc>) -> Effect<Option<Filing>> {
+    pub async fn find(
+        &self,
+        tracking_id: &str,
+        issue: Option<u64>,
+        since: DateTime<Utc>,
+    ) -> Effect<Option<Filing>> {
         match self {
             Tracker::Github(t) => t.find(tracking_id, issue, since).await,
             Tracker::Directory(t) => t.find(tracking_id, issue),

@@ -1,0 +1,111 @@
+//! `secintake check` on a configuration with several mistakes lists every
+//! one of them (keys named, values never printed) and exits 2.
+
+mod common;
+
+use common::daemon::run_cli;
+
+#[test]
+fn check_lists_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("broken.toml");
+    std::fs::write(
+        &config,
+        r#"
+[instance]
+tracking_prefix = "jup sec"
+addresses = ["not-an-address"]
+state_dir = "/tmp/x"
+colour = "blue"
+
+[source]
+kind = "imap"
+
+[source.imap]
+host = "imap.example.org"
+port = 99999
+security = "tls-please"
+username = "security@ipython.org"
+password_file = "does-not-exist-SECRETVALUE"
+poll_interval = "often"
+
+[openpgp]
+secret_keys = ["missing.key.asc"]
+
+[tracker]
+kind = "github"
+
+[tracker.github]
+repository = "no-slash"
+token_file = "missing-token"
+
+[mailer]
+kind = "carrier-pigeon"
+
+[acknowledgement]
+from = "not an address"
+response_window = "3 days"
+"#,
+    )
+    .unwrap();
+    let (code, out) = run_cli(&["check", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    let expected = [
+        "instance.tracking_prefix",
+        "instance.addresses",
+        "instance.colour: is not a known setting",
+        "source.imap.port",
+        "source.imap.security",
+        "source.imap.password_file",
+        "source.imap.poll_interval",
+        "openpgp.secret_keys",
+        "tracker.github.repository",
+        "tracker.github.token_file",
+        "mailer.kind",
+        "acknowledgement.from",
+        "acknowledgement.response_window",
+    ];
+    for key in expected {
+        assert!(
+            out.contains(key),
+            "check output does not name {key}:\n{out}"
+        );
+    }
+    assert!(
+        out.contains(&format!("{} configuration problem(s)", expected.len())),
+        "{out}"
+    );
+    assert!(
+        !out.contains("blue") && !out.contains("tls-please"),
+        "values echoed:\n{out}"
+    );
+}
+
+#[test]
+fn check_passes_on_the_demo_configuration() {
+    let root = common::repo_root();
+    let (code, out) = run_cli(&[
+        "check",
+        "--offline",
+        "--config",
+        root.join("config/demo.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok: templates render"), "{out}");
+    assert!(out.contains("1 secret key(s)"), "{out}");
+}
+
+#[test]
+fn syntax_errors_name_the_line_not_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        "[instance]\ntracking_prefix = \"A\"\npassword = hunter2-SECRET\n",
+    )
+    .unwrap();
+    let (code, out) = run_cli(&["check", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("line 3"), "{out}");
+    assert!(!out.contains("hunter2"), "value echoed:\n{out}");
+}
