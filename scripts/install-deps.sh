@@ -4,7 +4,8 @@
 # does nothing (and no apt-get update) when everything is already there.
 set -euo pipefail
 
-PKGS=(libssl-dev pkg-config clang dovecot-imapd dovecot-lmtpd postfix)
+# SECINTAKE_DEPS overrides the list (the demo needs only the build packages).
+read -r -a PKGS <<< "${SECINTAKE_DEPS:-libssl-dev pkg-config clang dovecot-imapd dovecot-lmtpd postfix}"
 
 SUDO=()
 if [ "$(id -u)" != 0 ]; then
@@ -39,8 +40,11 @@ else
     echo "install-deps: all present (${PKGS[*]})"
 fi
 
-# Tests run private instances on ephemeral ports; the system-wide services the
-# packages may have started are not needed, so stop them (never fail on this).
+# Tests run private instances on ephemeral ports; the system-wide services that
+# installing the packages just started are not needed, so stop those (and only
+# those: a machine's own mail service is left alone). Never fails.
 for svc in dovecot postfix; do
-    "${SUDO[@]}" service "$svc" stop >/dev/null 2>&1 || true
+    case " ${missing[*]:-} " in
+        *" $svc"*) "${SUDO[@]}" service "$svc" stop >/dev/null 2>&1 || true ;;
+    esac
 done

@@ -109,3 +109,24 @@ fn syntax_errors_name_the_line_not_the_value() {
     assert!(out.contains("line 3"), "{out}");
     assert!(!out.contains("hunter2"), "value echoed:\n{out}");
 }
+
+/// The documented example parses: every key it shows is a known key. Its
+/// secret files do not exist, so only "cannot read" problems may remain.
+#[test]
+fn example_configuration_documents_known_keys_only() {
+    let root = common::repo_root();
+    let (code, out) = run_cli(&[
+        "check",
+        "--offline",
+        "--config",
+        root.join("config/secintake.example.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    for line in out.lines().filter(|l| l.starts_with("  - ")) {
+        assert!(
+            line.contains("cannot read"),
+            "unexpected problem in the example: {line}\n{out}"
+        );
+    }
+    assert!(!out.contains("is not a known setting"), "{out}");
+}

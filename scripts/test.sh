@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Quick start 2: run the whole test suite against real servers (private
+# Dovecot, Postfix and a GitHub fake on loopback ephemeral ports). Installs
+# the Debian packages it needs first. With CI=true a missing server fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cargo test --workspace --locked
