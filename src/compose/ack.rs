@@ -1,0 +1,82 @@
+//! Our outgoing mail: acknowledgement, follow-up receipt, resend notice.
+
+use serde::Serialize;
+
+use super::{when, Composer};
+use crate::mailer::Outgoing;
+use crate::record::{Kind, Record};
+use crate::render::mail::{self, MailParts};
+
+impl Composer<'_> {
+    /// Our Message-ID for the mail answering `record`.
+    pub fn ack_message_id(&self, record: &Record) -> String {
+        format!(
+            "<{}.ack@{}>",
+            record.tracking_id,
+            self.settings.mail_domain()
+        )
+    }
+
+    /// The acknowledgement, receipt or resend notice for a record. Uses only
+    /// stored facts: nothing of the report's content.
+    pub fn ack(&self, record: &Record, to: &str) -> Result<Outgoing, String> {
+        let ack = &self.settings.ack;
+        #[derive(Serialize)]
+        struct AckView<'a> {
+            tracking_id: &'a str,
+            root_id: &'a str,
+            received: String,
+            respond_by: String,
+            disclose_by: String,
+            key_fingerprint: &'a str,
+            policy_url: &'a str,
+            encrypted: bool,
+            reason: String,
+        }
+        let (template, subject, root_id, reason) = match &record.kind {
+            Some(Kind::FollowUp { of }) => (
+                "receipt.txt.j2",
+                format!("[{of}] Follow-up received"),
+                of.as_str(),
+                String::new(),
+            ),
+            Some(Kind::Unreadable { reason }) => (
+                "unreadable.txt.j2",
+                format!("[{}] We could not read your message", record.tracking_id),
+                record.tracking_id.as_str(),
+                reason.clone(),
+            ),
+            _ => (
+                "ack.txt.j2",
+                format!("[{}] Your security report was received", record.tracking_id),
+                record.tracking_id.as_str(),
+                String::new(),
+            ),
+        };
+        let view = AckView {
+            tracking_id: &record.tracking_id,
+            root_id,
+            received: when(record.received_at),
+            respond_by: when(record.respond_by),
+            disclose_by: when(record.disclose_by),
+            key_fingerprint: &self.key_fingerprint,
+            policy_url: &ack.policy_url,
+            encrypted: record.facts.encrypted,
+            reason,
+        };
+        let body = self
+            .templates
+            .render(template, &view)
+            .map_err(|e| e.to_string())?;
+        mail::build(MailParts {
+            from: &ack.from,
+            reply_to: ack.reply_to.as_deref(),
+            to,
+            subject,
+            message_id: self.ack_message_id(record),
+            in_reply_to: record.facts.message_id.as_deref(),
+            body,
+            label: format!("{}-ack", record.tracking_id),
+        })
+    }
+}
