@@ -31,6 +31,7 @@ pub struct Settings {
     pub mailer: MailerSettings,
     pub ack: AckSettings,
     pub limits: Limits,
+    pub metrics: MetricsSettings,
 }
 
 /// The configuration could not be used; `problems` lists every reason.
@@ -192,6 +193,7 @@ impl Settings {
             &mut problems,
         );
         let limits = Limits::read(root.section("limits", &mut problems), &mut problems);
+        let metrics = MetricsSettings::read(root.section("metrics", &mut problems), &mut problems);
         root.finish(&mut problems);
 
         match (instance, source, openpgp, tracker, mailer, ack) {
@@ -211,6 +213,7 @@ impl Settings {
                 mailer,
                 ack,
                 limits,
+                metrics,
             }),
             _ => Err(ConfigError {
                 problems: problems.0,
