@@ -48,3 +48,35 @@ for svc in dovecot postfix; do
         *" $svc"*) "${SUDO[@]}" service "$svc" stop >/dev/null 2>&1 || true ;;
     esac
 done
+
+# Contract tests (tests/github_contract.rs) run Stoplight Prism against GitHub's
+# OpenAPI description. Both are npm packages pinned in testkit/prism/package.json
+# and installed into testkit/prism/node_modules (gitignored), only when missing.
+# Skipped for partial installs (SECINTAKE_DEPS set, e.g. the demo) unless
+# SECINTAKE_PRISM=1; SECINTAKE_PRISM=0 always skips.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PRISM_DIR="$ROOT/testkit/prism"
+want_prism=${SECINTAKE_PRISM:-}
+if [ -z "$want_prism" ]; then
+    if [ -n "${SECINTAKE_DEPS:-}" ]; then want_prism=0; else want_prism=1; fi
+fi
+if [ "$want_prism" = 1 ]; then
+    if [ -x "$PRISM_DIR/node_modules/.bin/prism" ] \
+        && [ -f "$PRISM_DIR/node_modules/@octokit/openapi/generated/api.github.com.json" ]; then
+        echo "install-deps: prism present ($PRISM_DIR/node_modules)"
+    elif ! command -v npm >/dev/null 2>&1; then
+        echo "install-deps: npm not found; contract tests need node 20 + npm" >&2
+        [ "${CI:-}" = true ] && exit 1
+    else
+        log=$(mktemp)
+        if ! (cd "$PRISM_DIR" && npm install --no-audit --no-fund --no-save \
+            --omit=dev --loglevel=error) >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            echo "install-deps: npm install in $PRISM_DIR failed" >&2
+            exit 1
+        fi
+        rm -f "$log"
+        echo "install-deps: installed prism into $PRISM_DIR/node_modules"
+    fi
+fi
