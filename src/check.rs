@@ -56,6 +56,7 @@ fn sample_record(kind: Kind) -> Record {
         archive_attempts: Attempts::default(),
         respond_by: now + chrono::Duration::days(3),
         disclose_by: now + chrono::Duration::days(90),
+        related_note: None,
     }
 }
 

@@ -59,6 +59,8 @@ fn kind_name(k: &Kind) -> &'static str {
         Kind::FollowUp { .. } => "follow-up",
         Kind::Duplicate { .. } => "duplicate",
         Kind::Automatic { .. } => "automatic",
+        Kind::Resubmitted { .. } => "resubmission",
+        Kind::Related { .. } => "related",
     }
 }
 

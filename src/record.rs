@@ -48,6 +48,16 @@ pub enum Kind {
     Duplicate { of: String },
     /// Automatic mail (RFC 3834 auto-replies, bounces, list traffic): recorded, never answered.
     Automatic { reason: String },
+    /// The same normalised content as an earlier report, sent again (new
+    /// Message-ID): a "resubmitted" comment on that report's issue.
+    Resubmitted { of: String },
+    /// A new report that resembles an earlier one (near-identical text or a
+    /// shared CVE ID, package or URL): its own issue, linked both ways.
+    Related {
+        of: String,
+        /// Why, safe to show in the tracker: "similar text (0.83)", "same CVE ID".
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,6 +100,12 @@ pub enum Ack {
         message_id: String,
         at: DateTime<Utc>,
     },
+    /// Durable intent, written before the SMTP transaction starts. Found on
+    /// resume, it means the outcome is unknown: see `pipeline::ack`.
+    Sending {
+        message_id: String,
+        since: DateTime<Utc>,
+    },
     /// Deliberately not sent (auto-reply, no reply address, …).
     Suppressed {
         reason: String,
@@ -120,6 +136,10 @@ pub struct Facts {
     pub raw_size: u64,
     /// SHA-256 of the normalised report text, for resubmission detection.
     pub text_sha256: Option<String>,
+    /// Keyed MinHash signature and identifier hashes of the text, for
+    /// finding related reports (never the text itself).
+    #[serde(default)]
+    pub fingerprint: Option<crate::similarity::Fingerprint>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -137,12 +157,18 @@ pub struct Record {
     pub archive_attempts: Attempts,
     pub respond_by: DateTime<Utc>,
     pub disclose_by: DateTime<Utc>,
+    /// For [`Kind::Related`]: the "possibly related" comment left on the
+    /// earlier report's issue (its comment id).
+    #[serde(default)]
+    pub related_note: Option<u64>,
 }
 
 impl Record {
     /// Whether the tracker side is finished (filed, or nothing to file).
     pub fn filing_done(&self) -> bool {
-        self.filing.is_some()
+        let related_pending =
+            matches!(self.kind, Some(Kind::Related { .. })) && self.related_note.is_none();
+        (self.filing.is_some() && !related_pending)
             || matches!(
                 self.kind,
                 Some(Kind::Automatic { .. }) | Some(Kind::Duplicate { .. })
@@ -150,7 +176,7 @@ impl Record {
     }
 
     pub fn ack_done(&self) -> bool {
-        !matches!(self.ack, Ack::Pending)
+        matches!(self.ack, Ack::Sent { .. } | Ack::Suppressed { .. })
     }
 
     /// The state derived from what has been done, for display and transitions.

@@ -38,11 +38,17 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
         Some(Kind::FollowUp { of }) => format!("follow-up of {of}"),
         Some(Kind::Duplicate { of }) => format!("duplicate of {of}"),
         Some(Kind::Automatic { reason }) => format!("automatic ({reason})"),
+        Some(Kind::Resubmitted { of }) => format!("resubmission of {of}"),
+        Some(Kind::Related { of, .. }) => format!("new, possibly related to {of}"),
     };
     let ack = match &r.ack {
         Ack::Pending => "pending".into(),
         Ack::Sent { at, .. } => format!("sent {}", at.format("%Y-%m-%d %H:%M")),
         Ack::Suppressed { reason } => format!("not sent: {reason}"),
+        Ack::Sending { since, .. } => format!(
+            "send started {}, outcome being confirmed",
+            since.format("%Y-%m-%d %H:%M")
+        ),
     };
     let mut overdue = Vec::new();
     if matches!(r.ack, Ack::Pending) && now > r.respond_by {

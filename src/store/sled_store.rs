@@ -1,70 +1,25 @@
-//! The durable state store: report records, their raw messages until archived,
-//! and the indexes that make intake idempotent. Behind the [`Store`] trait so
-//! the sled implementation (0.34, unmaintained) can be replaced; every write
-//! that precedes a side effect is flushed to disk before it returns.
+//! The sled implementation of [`Store`]. Each tree is one concern: records
+//! (JSON), raw message bytes, and the indexes by source position, raw hash and
+//! Message-ID. Writes that precede a side effect are flushed before returning.
 
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::Datelike;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
-use crate::record::{Ack, Attempts, Facts, Record, SourceRef, State};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("state store: {0}")]
-    Sled(#[from] sled::Error),
-    #[error("state store record {0} is corrupt: {1}")]
-    Corrupt(String, String),
-    #[error("state store is in use by another process (is the daemon running?): {0}")]
-    Locked(String),
-}
-
-/// What intake of one fetched message led to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Admission {
-    /// A new record was created and is durable.
-    New(Box<Record>),
-    /// This source position was already taken in.
-    Known(String),
-    /// The same bytes are already held under another record, which now points here.
-    Moved(String),
-}
-
-/// The message as it arrived, and what we can say about it before opening it.
-pub struct Intake<'a> {
-    pub source: SourceRef,
-    pub raw: &'a [u8],
-    pub facts: Facts,
-    pub received_at: DateTime<Utc>,
-    pub respond_by: DateTime<Utc>,
-    pub disclose_by: DateTime<Utc>,
-}
-
-pub trait Store: Send + Sync {
-    /// Records a fetched message durably, assigning a tracking ID, unless it is known.
-    fn admit(&self, prefix: &str, intake: Intake<'_>) -> Result<Admission, StoreError>;
-    fn get(&self, tracking_id: &str) -> Result<Option<Record>, StoreError>;
-    /// Writes a record durably (flushed before returning).
-    fn put(&self, record: &Record) -> Result<(), StoreError>;
-    fn raw(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Marks the record archived and drops its raw bytes, durably.
-    fn archive(&self, record: &Record) -> Result<(), StoreError>;
-    fn all(&self) -> Result<Vec<Record>, StoreError>;
-    fn by_message_id(&self, message_id: &str) -> Result<Option<String>, StoreError>;
-    /// Whether a message at this source position was already taken in.
-    fn knows_source(&self, source: &SourceRef) -> Result<bool, StoreError>;
-}
+use super::{Admission, Consistency, Intake, Store, StoreError};
+use crate::failpoint;
+use crate::record::{Ack, Attempts, Record, SourceRef, State};
 
 pub struct SledStore {
-    db: sled::Db,
-    records: sled::Tree,
-    raw: sled::Tree,
-    by_source: sled::Tree,
-    by_hash: sled::Tree,
-    by_message_id: sled::Tree,
-    meta: sled::Tree,
+    pub(super) db: sled::Db,
+    pub(super) records: sled::Tree,
+    pub(super) raw: sled::Tree,
+    pub(super) by_source: sled::Tree,
+    pub(super) by_hash: sled::Tree,
+    pub(super) by_message_id: sled::Tree,
+    pub(super) meta: sled::Tree,
 }
 
 impl SledStore {
@@ -93,17 +48,17 @@ impl SledStore {
         })
     }
 
-    fn decode(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
+    pub(super) fn decode(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
         serde_json::from_slice(bytes)
             .map_err(|e| StoreError::Corrupt(id.to_string(), e.to_string()))
     }
 
-    fn encode(record: &Record) -> Vec<u8> {
+    pub(super) fn encode(record: &Record) -> Vec<u8> {
         // Serialising a plain struct of strings, numbers and dates cannot fail.
         serde_json::to_vec(record).unwrap_or_default()
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
+    pub(super) fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
     }
@@ -134,9 +89,11 @@ impl Store for SledStore {
                     let id = String::from_utf8_lossy(&id).into_owned();
                     if let Some(bytes) = records.get(id.as_bytes())? {
                         let mut rec = Self::decode(&id, &bytes).map_err(abort)?;
-                        if rec.state != State::Archived {
-                            // Same bytes at a new place (UIDVALIDITY change, a
-                            // copy): follow the message instead of filing it twice.
+                        if rec.state != State::Archived && renumbered(&rec.source, &intake.source) {
+                            // Same bytes, renumbered mailbox (UIDVALIDITY
+                            // change): follow the message. A copy in the same
+                            // numbering gets its own record below, classified
+                            // as a duplicate, so that both get archived.
                             rec.source = intake.source.clone();
                             records.insert(id.as_bytes(), Self::encode(&rec))?;
                             by_source.insert(source_key.as_bytes(), id.as_bytes())?;
@@ -165,16 +122,20 @@ impl Store for SledStore {
                     archive_attempts: Attempts::default(),
                     respond_by: intake.respond_by,
                     disclose_by: intake.disclose_by,
+                    related_note: None,
                 };
                 records.insert(tracking_id.as_bytes(), Self::encode(&record))?;
                 raw.insert(tracking_id.as_bytes(), intake.raw)?;
                 by_source.insert(source_key.as_bytes(), tracking_id.as_bytes())?;
-                by_hash.insert(hash_key.as_bytes(), tracking_id.as_bytes())?;
+                if by_hash.get(hash_key.as_bytes())?.is_none() {
+                    by_hash.insert(hash_key.as_bytes(), tracking_id.as_bytes())?;
+                }
                 if let Some(mid) = &intake.facts.message_id {
                     if by_mid.get(mid.as_bytes())?.is_none() {
                         by_mid.insert(mid.as_bytes(), tracking_id.as_bytes())?;
                     }
                 }
+                failpoint::hit("store.admit.txn");
                 Ok(Admission::New(Box::new(record)))
             });
         let admission = match result {
@@ -182,6 +143,7 @@ impl Store for SledStore {
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         };
+        failpoint::hit("store.admit.flush");
         self.flush()?;
         Ok(admission)
     }
@@ -196,6 +158,7 @@ impl Store for SledStore {
     fn put(&self, record: &Record) -> Result<(), StoreError> {
         self.records
             .insert(record.tracking_id.as_bytes(), Self::encode(record))?;
+        failpoint::hit("store.put.flush");
         self.flush()
     }
 
@@ -219,6 +182,7 @@ impl Store for SledStore {
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         }
+        failpoint::hit("store.archive.flush");
         self.flush()
     }
 
@@ -243,7 +207,62 @@ impl Store for SledStore {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    fn by_raw_hash(&self, raw_sha256: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .by_hash
+            .get(raw_sha256.as_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
     fn knows_source(&self, source: &SourceRef) -> Result<bool, StoreError> {
         Ok(self.by_source.contains_key(source.key().as_bytes())?)
     }
+
+    fn similarity_key(&self) -> Result<Vec<u8>, StoreError> {
+        const KEY: &[u8] = b"similarity_key";
+        if let Some(k) = self.meta.get(KEY)? {
+            return Ok(k.to_vec());
+        }
+        let fresh = random_key()?;
+        // Two processes cannot hold the store; compare-and-swap anyway.
+        let _ = self.meta.compare_and_swap(KEY, None as Option<&[u8]>, Some(fresh.as_slice()))?;
+        self.flush()?;
+        Ok(self
+            .meta
+            .get(KEY)?
+            .map(|k| k.to_vec())
+            .unwrap_or(fresh))
+    }
+
+    fn check(&self, repair: bool) -> Result<Consistency, StoreError> {
+        super::consistency::check(self, repair)
+    }
+}
+
+/// Whether `now` is the same mailbox as `before` under a new UIDVALIDITY.
+fn renumbered(before: &SourceRef, now: &SourceRef) -> bool {
+    match (before, now) {
+        (
+            SourceRef::Imap {
+                mailbox: m1,
+                uidvalidity: v1,
+                ..
+            },
+            SourceRef::Imap {
+                mailbox: m2,
+                uidvalidity: v2,
+                ..
+            },
+        ) => m1 == m2 && v1 != v2,
+        _ => false,
+    }
+}
+
+fn random_key() -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    let mut key = vec![0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+    Ok(key)
 }

@@ -1,0 +1,78 @@
+//! The durable state store: report records, their raw messages until archived,
+//! and the indexes that make intake idempotent. Behind the [`Store`] trait so
+//! the sled implementation (0.34, unmaintained) can be replaced; every write
+//! that precedes a side effect is flushed to disk before it returns.
+//!
+//! Message identity at intake ([`Store::admit`]):
+//! * the same source position (mailbox, UIDVALIDITY, UID) is taken in once;
+//! * the same bytes at a position with a *different* UIDVALIDITY are the same
+//!   message renumbered: the unfinished record follows it ([`Admission::Moved`]);
+//! * the same bytes at another position of the same numbering (an IMAP COPY,
+//!   a second delivery) get a record of their own, which classification marks
+//!   as a duplicate, so every copy is archived and none is filed twice.
+//!
+//! [`Store::check`] runs at start-up: it reports and repairs half-finished
+//! records and stale indexes (see [`consistency`]).
+
+pub mod consistency;
+mod sled_store;
+
+use chrono::{DateTime, Utc};
+
+use crate::record::{Facts, Record, SourceRef};
+
+pub use consistency::Consistency;
+pub use sled_store::SledStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("state store record {0} is corrupt: {1}")]
+    Corrupt(String, String),
+    #[error("state store is in use by another process (is the daemon running?): {0}")]
+    Locked(String),
+}
+
+/// What intake of one fetched message led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// A new record was created and is durable.
+    New(Box<Record>),
+    /// This source position was already taken in.
+    Known(String),
+    /// The same bytes are already held under another record, which now points here.
+    Moved(String),
+}
+
+/// The message as it arrived, and what we can say about it before opening it.
+pub struct Intake<'a> {
+    pub source: SourceRef,
+    pub raw: &'a [u8],
+    pub facts: Facts,
+    pub received_at: DateTime<Utc>,
+    pub respond_by: DateTime<Utc>,
+    pub disclose_by: DateTime<Utc>,
+}
+
+pub trait Store: Send + Sync {
+    /// Records a fetched message durably, assigning a tracking ID, unless it is known.
+    fn admit(&self, prefix: &str, intake: Intake<'_>) -> Result<Admission, StoreError>;
+    fn get(&self, tracking_id: &str) -> Result<Option<Record>, StoreError>;
+    /// Writes a record durably (flushed before returning).
+    fn put(&self, record: &Record) -> Result<(), StoreError>;
+    fn raw(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Marks the record archived and drops its raw bytes, durably.
+    fn archive(&self, record: &Record) -> Result<(), StoreError>;
+    fn all(&self) -> Result<Vec<Record>, StoreError>;
+    /// The first record taken in with this Message-ID.
+    fn by_message_id(&self, message_id: &str) -> Result<Option<String>, StoreError>;
+    /// The first record taken in with these exact bytes (SHA-256, hex).
+    fn by_raw_hash(&self, raw_sha256: &str) -> Result<Option<String>, StoreError>;
+    /// Whether a message at this source position was already taken in.
+    fn knows_source(&self, source: &SourceRef) -> Result<bool, StoreError>;
+    /// This installation's random key for similarity fingerprints (created once).
+    fn similarity_key(&self) -> Result<Vec<u8>, StoreError>;
+    /// Checks every record and index; with `repair`, fixes what can be fixed.
+    fn check(&self, repair: bool) -> Result<Consistency, StoreError>;
+}
