@@ -1,24 +1,42 @@
 //! The supervisor: builds the pipeline from settings, then fetches, admits
 //! and advances records until shutdown. With `--once` it drains the inbox
 //! and returns.
+//!
+//! Shutdown (SIGTERM/SIGINT): no new mail is taken in, the step in flight
+//! gets [`SHUTDOWN_GRACE`] to finish and is otherwise abandoned — safe,
+//! because every state is durable before its side effect starts and side
+//! effects are idempotent, so the next start redoes exactly that step — and
+//! the IMAP connection is logged out. SIGHUP re-reads the configuration and
+//! templates between passes ([`reload`]); records in the store are untouched.
+//! systemd hears about all of it ([`notify`]).
+
+mod notify;
+mod reload;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use tracing::Instrument;
 
 use crate::config::{MailerSettings, Settings, SourceSettings, TrackerSettings};
 use crate::intake::{imap::ImapSource, maildir::MaildirSource, Source, Wake};
 use crate::mailer::{outbox::OutboxMailer, smtp::SmtpMailer, Mailer};
+use crate::metrics;
 use crate::normalize::sha256_hex;
 use crate::openpgp::Keyring;
 use crate::pipeline::Pipeline;
 use crate::record::{Facts, Record, State};
 use crate::render::Templates;
-use crate::shutdown::Shutdown;
-use crate::status;
-use crate::store::{Admission, Intake, SledStore};
+use crate::shutdown::{Reload, Shutdown};
+use crate::status::{self, DaemonInfo, Phase};
+use crate::store::{Admission, Intake, SledStore, Store};
 use crate::tracker::{directory::DirectoryTracker, github::GithubTracker, Tracker};
+
+/// How long the step in flight may run on after shutdown was requested.
+/// With the IMAP logout (at most 5 s) this stays inside the unit's
+/// `TimeoutStopSec=30s`.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// What one run did, for `--once` summaries.
 #[derive(Debug, Default)]
@@ -51,6 +69,12 @@ pub fn build_mailer(settings: &Settings) -> anyhow::Result<Mailer> {
 }
 
 pub fn build_pipeline(settings: &Settings) -> anyhow::Result<Pipeline> {
+    let store = SledStore::open(&settings.instance.state_dir)?;
+    build_pipeline_with(settings, Arc::new(store))
+}
+
+/// The pipeline around an already open store (sled allows one opener).
+pub fn build_pipeline_with(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Pipeline> {
     let keyring = Keyring::load(&settings.openpgp)?;
     let templates = Templates::load(&settings.ack.templates).map_err(|errs| {
         anyhow::anyhow!(errs
@@ -59,12 +83,11 @@ pub fn build_pipeline(settings: &Settings) -> anyhow::Result<Pipeline> {
             .collect::<Vec<_>>()
             .join("; "))
     })?;
-    let store = SledStore::open(&settings.instance.state_dir)?;
     Ok(Pipeline {
         tracker: build_tracker(settings)?,
         mailer: build_mailer(settings)?,
         settings: settings.clone(),
-        store: Arc::new(store),
+        store,
         keyring: Arc::new(keyring),
         templates,
     })
@@ -126,7 +149,8 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
     new
 }
 
-/// Advances every unfinished record once.
+/// Advances every unfinished record once. After shutdown no new step
+/// starts, and the one in flight is dropped at the grace deadline.
 async fn work(
     p: &Pipeline,
     source: &mut Source,
@@ -143,31 +167,150 @@ async fn work(
             break;
         }
         let id = rec.tracking_id.clone();
-        if let Err(e) = p.advance(rec, source).await {
-            tracing::error!(tracking_id = %id, error = %e, "state store failure");
+        let span = tracing::info_span!("record", tracking_id = %id);
+        tokio::select! {
+            r = p.advance(rec, source).instrument(span) => {
+                if let Err(e) = r {
+                    tracing::error!(tracking_id = %id, error = %e, "state store failure");
+                }
+            }
+            _ = shutdown.deadline(SHUTDOWN_GRACE) => {
+                tracing::warn!(tracking_id = %id, grace_secs = SHUTDOWN_GRACE.as_secs(), "step abandoned at the shutdown deadline; it resumes on the next start");
+                break;
+            }
         }
+        metrics::global().progress();
     }
     Ok(p.store.all()?)
 }
 
+/// Counts IMAP connections opened after the first one of the process.
+struct ReconnectCounter {
+    seen: u64,
+    first_pending: bool,
+}
+
+impl ReconnectCounter {
+    fn account(&mut self, source: &Source) {
+        let Source::Imap(imap) = source else {
+            return;
+        };
+        let mut delta = imap.reconnects.saturating_sub(self.seen);
+        self.seen = imap.reconnects;
+        if delta > 0 && self.first_pending {
+            delta -= 1;
+            self.first_pending = false;
+        }
+        metrics::global().imap_reconnects(delta);
+    }
+
+    /// A new source object (after a reload) counts from zero again.
+    fn replaced(&mut self) {
+        self.seen = 0;
+    }
+}
+
+/// STATUS= line for systemd: what is open and what is late.
+fn status_line(records: &[Record]) -> String {
+    let now = Utc::now();
+    let open = records
+        .iter()
+        .filter(|r| r.state != State::Archived)
+        .count();
+    let late = records
+        .iter()
+        .filter(|r| !r.ack_done() && now > r.respond_by)
+        .count();
+    let failing = records
+        .iter()
+        .filter(|r| r.state != State::Archived)
+        .filter(|r| {
+            [&r.file_attempts, &r.ack_attempts, &r.archive_attempts]
+                .iter()
+                .any(|a| a.last_error.is_some())
+        })
+        .count();
+    format!("{open} open report(s), {late} past the response deadline, {failing} retrying")
+}
+
+async fn start_metrics(settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Option<String>> {
+    let Some(addr) = settings.metrics.listen else {
+        return Ok(None);
+    };
+    let listener = metrics::http::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("metrics.listen: cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr()?.to_string();
+    tracing::info!(listen = %bound, "metrics endpoint up");
+    tokio::spawn(metrics::http::serve(listener, shutdown.clone()));
+    Ok(Some(bound))
+}
+
 pub async fn run(settings: Settings, once: bool, shutdown: Shutdown) -> anyhow::Result<RunSummary> {
-    let pipeline = build_pipeline(&settings)?;
+    run_with_reload(settings, once, shutdown, Reload::never()).await
+}
+
+pub async fn run_with_reload(
+    mut settings: Settings,
+    once: bool,
+    shutdown: Shutdown,
+    mut reload: Reload,
+) -> anyhow::Result<RunSummary> {
+    notify::status("starting");
+    let mut pipeline = build_pipeline(&settings)?;
+    metrics::global().configure(&pipeline.tracker, &pipeline.mailer);
     let mut source = build_source(&settings);
     let mut summary = RunSummary::default();
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-    tracing::info!(keys = pipeline.keyring.certs().len(), "secintake running");
+    let mut info = DaemonInfo::new(start_metrics(&settings, &shutdown).await?);
+    if !once {
+        notify::spawn_keepalive();
+    }
+    tracing::info!(
+        keys = pipeline.keyring.certs().len(),
+        pid = info.pid,
+        "secintake running"
+    );
+    let mut reconnects = ReconnectCounter {
+        seen: 0,
+        first_pending: true,
+    };
     let mut rounds = 0;
+    let mut ready = false;
+    let mut records;
     loop {
-        let new = intake(&pipeline, &mut source, &mut summary).await;
-        let records = work(&pipeline, &mut source, &shutdown).await?;
-        status::publish(&settings.instance.state_dir, &records);
+        if reload.take() {
+            reload::apply(&mut settings, &mut pipeline, &mut source, &mut reconnects).await;
+        }
+        metrics::global().pass_started();
+        // Stop taking in new mail once shutdown was asked for.
+        let new = if shutdown.is_triggered() {
+            0
+        } else {
+            tokio::select! {
+                n = intake(&pipeline, &mut source, &mut summary) => n,
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => 0,
+            }
+        };
+        metrics::global().progress();
+        records = work(&pipeline, &mut source, &shutdown).await?;
+        reconnects.account(&source);
+        metrics::global().pass_finished(&records);
+        info.passes += 1;
+        info.last_pass_at = Some(Utc::now());
+        status::publish(&settings.instance.state_dir, &records, &info);
+        let line = status_line(&records);
+        if ready {
+            notify::status(&line);
+        } else {
+            notify::ready(&line);
+            ready = true;
+        }
         if shutdown.is_triggered() {
             break;
         }
         if once {
             rounds += 1;
             if new == 0 || rounds >= 20 {
-                summary.records = records;
                 break;
             }
             continue;
@@ -180,11 +323,27 @@ pub async fn run(settings: Settings, once: bool, shutdown: Shutdown) -> anyhow::
                 .clamp(Duration::from_millis(200), idle_cap),
             None => idle_cap,
         };
-        if source.wait(timeout, &shutdown).await == Wake::Shutdown {
+        let wake = tokio::select! {
+            w = source.wait(timeout, &shutdown) => w,
+            // Abandoning IDLE here drops that connection; the reload
+            // reconnects with the new settings anyway.
+            _ = reload.wait() => {
+                reload::apply(&mut settings, &mut pipeline, &mut source, &mut reconnects).await;
+                Wake::Timeout
+            }
+        };
+        if wake == Wake::Shutdown {
             break;
         }
     }
+    notify::stopping();
+    metrics::global().stopping();
+    info.phase = Phase::Stopping;
+    status::publish(&settings.instance.state_dir, &records, &info);
     source.close().await;
+    info.phase = Phase::Stopped;
+    status::publish(&settings.instance.state_dir, &records, &info);
     tracing::info!("secintake stopped");
+    summary.records = records;
     Ok(summary)
 }

@@ -44,6 +44,7 @@ pub mod failpoint;
 pub mod intake;
 pub mod logging;
 pub mod mailer;
+pub mod metrics;
 pub mod normalize;
 pub mod openpgp;
 pub mod pipeline;

@@ -84,12 +84,9 @@ async fn run(path: &std::path::Path, once: bool) -> ExitCode {
         Err(code) => return code,
     };
     let (trigger, shutdown) = shutdown::channel();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutdown requested");
-        trigger.fire();
-    });
-    match daemon::run(settings, once, shutdown).await {
+    let (reload_trigger, reload) = shutdown::reload_channel();
+    tokio::spawn(handle_signals(trigger, reload_trigger));
+    match daemon::run_with_reload(settings, once, shutdown, reload).await {
         Ok(summary) => {
             if once {
                 print_summary(&summary);
@@ -113,25 +110,42 @@ fn print_summary(summary: &daemon::RunSummary) {
     print!("{}", status::table(&rows));
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
+/// SIGTERM/SIGINT: graceful shutdown; a second one exits at once (safe:
+/// every state is durable before its side effect). SIGHUP: reload.
+#[cfg(unix)]
+async fn handle_signals(trigger: shutdown::Trigger, reload: shutdown::ReloadTrigger) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reload requested");
+                reload.fire();
+                continue;
+            }
         };
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
+        if trigger.is_fired() {
+            tracing::warn!(signal = name, "second stop signal: exiting now");
+            std::process::exit(1);
         }
+        tracing::info!(signal = name, "shutdown requested");
+        trigger.fire();
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+}
+
+#[cfg(not(unix))]
+async fn handle_signals(trigger: shutdown::Trigger, _reload: shutdown::ReloadTrigger) {
+    let _ = tokio::signal::ctrl_c().await;
+    trigger.fire();
 }
 
 async fn check_cmd(path: &std::path::Path, offline: bool) -> ExitCode {
@@ -158,32 +172,49 @@ fn status_cmd(path: &std::path::Path, json: bool) -> ExitCode {
         Err(code) => return code,
     };
     let state_dir = &settings.instance.state_dir;
-    let snap = match secintake::store::SledStore::open(state_dir) {
-        Ok(store) => {
-            use secintake::store::Store;
-            match store.all() {
-                Ok(records) => status::snapshot(&records),
-                Err(e) => {
-                    eprintln!("secintake status: {e}");
-                    return ExitCode::from(1);
+    let published = status::read_snapshot(state_dir);
+    // A running daemon holds the store (sled allows one process): use its
+    // snapshot and leave the store alone, so `status` never races its start.
+    let snap = match published {
+        Some(s) if s.daemon.as_ref().is_some_and(|d| d.is_alive()) => s,
+        published => match secintake::store::SledStore::open(state_dir) {
+            Ok(store) => {
+                use secintake::store::Store;
+                match store.all() {
+                    Ok(records) => {
+                        let mut snap = status::snapshot(&records);
+                        snap.daemon = published.and_then(|p| p.daemon);
+                        snap
+                    }
+                    Err(e) => {
+                        eprintln!("secintake status: {e}");
+                        return ExitCode::from(1);
+                    }
                 }
             }
-        }
-        // The daemon holds the store: read the snapshot it publishes.
-        Err(_) => match status::read_snapshot(state_dir) {
-            Some(s) => s,
-            None => {
-                eprintln!("secintake status: no state in {}", state_dir.display());
-                return ExitCode::from(1);
-            }
+            Err(e) => match published {
+                Some(s) => s,
+                None => {
+                    eprintln!(
+                        "secintake status: cannot open the store in {} ({e}) and no snapshot was published",
+                        state_dir.display()
+                    );
+                    return ExitCode::from(1);
+                }
+            },
         },
     };
+    let snap = status::refresh(snap, chrono::Utc::now());
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&snap).unwrap_or_default()
-        );
+        match serde_json::to_string_pretty(&snap) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("secintake status: {e}");
+                return ExitCode::from(1);
+            }
+        }
     } else {
+        print!("{}", status::daemon_line(&snap));
         print!("{}", status::table(&snap));
     }
     ExitCode::SUCCESS

@@ -1,7 +1,10 @@
 //! `secintake status`: the records, their states and deadlines. The daemon
 //! publishes a snapshot (`status.json` in the state directory) after every
-//! pass, because sled allows one process at a time; `status` reads the store
-//! directly when the daemon is not running.
+//! pass and when it stops, because sled allows one process at a time; the
+//! snapshot names the daemon (pid, phase, last pass), so `status` knows
+//! whether to trust it or to read the store itself. Overdue flags are
+//! recomputed when the snapshot is read, so an idle daemon's snapshot does
+//! not hide a deadline that passed since.
 
 use std::path::Path;
 
@@ -24,10 +27,79 @@ pub struct Row {
     pub last_error: Option<String>,
 }
 
+/// What the daemon is doing, as of the snapshot.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Running,
+    Stopping,
+    Stopped,
+}
+
+/// The daemon that wrote the snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    pub pid: u32,
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    pub phase: Phase,
+    pub last_pass_at: Option<DateTime<Utc>>,
+    pub passes: u64,
+    /// The metrics endpoint's bound address, when one is configured.
+    pub metrics_listen: Option<String>,
+}
+
+impl DaemonInfo {
+    pub fn new(metrics_listen: Option<String>) -> DaemonInfo {
+        DaemonInfo {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            started_at: Utc::now(),
+            phase: Phase::Running,
+            last_pass_at: None,
+            passes: 0,
+            metrics_listen,
+        }
+    }
+
+    /// The snapshot's writer is still running (its process exists and it
+    /// did not say it stopped).
+    pub fn is_alive(&self) -> bool {
+        if self.phase == Phase::Stopped {
+            return false;
+        }
+        if cfg!(target_os = "linux") {
+            Path::new("/proc").join(self.pid.to_string()).exists()
+        } else {
+            true
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
     pub written_at: DateTime<Utc>,
+    /// Absent when the snapshot was made from the store by `status` itself.
+    #[serde(default)]
+    pub daemon: Option<DaemonInfo>,
     pub records: Vec<Row>,
+}
+
+fn overdue(
+    ack_pending: bool,
+    is_new: bool,
+    respond_by: DateTime<Utc>,
+    disclose_by: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut overdue = Vec::new();
+    if ack_pending && now > respond_by {
+        overdue.push("acknowledgement past response deadline".into());
+    }
+    if is_new && now > disclose_by {
+        overdue.push("past default disclosure date".into());
+    }
+    overdue
 }
 
 pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
@@ -50,13 +122,13 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
             since.format("%Y-%m-%d %H:%M")
         ),
     };
-    let mut overdue = Vec::new();
-    if matches!(r.ack, Ack::Pending) && now > r.respond_by {
-        overdue.push("acknowledgement past response deadline".into());
-    }
-    if now > r.disclose_by && r.kind.as_ref().is_some_and(|k| matches!(k, Kind::New)) {
-        overdue.push("past default disclosure date".into());
-    }
+    let overdue = overdue(
+        matches!(r.ack, Ack::Pending),
+        matches!(r.kind, Some(Kind::New)),
+        r.respond_by,
+        r.disclose_by,
+        now,
+    );
     let last_error = [&r.file_attempts, &r.ack_attempts, &r.archive_attempts]
         .iter()
         .find_map(|a| a.last_error.clone());
@@ -78,13 +150,30 @@ pub fn snapshot(records: &[Record]) -> Snapshot {
     let now = Utc::now();
     Snapshot {
         written_at: now,
+        daemon: None,
         records: records.iter().map(|r| row(r, now)).collect(),
     }
 }
 
+/// Recomputes the overdue flags for `now` (a snapshot may be hours old
+/// while the daemon idles).
+pub fn refresh(mut snap: Snapshot, now: DateTime<Utc>) -> Snapshot {
+    for r in &mut snap.records {
+        r.overdue = overdue(
+            r.ack == "pending",
+            r.kind == "new",
+            r.respond_by,
+            r.disclose_by,
+            now,
+        );
+    }
+    snap
+}
+
 /// Writes `status.json` atomically; failures are logged, never fatal.
-pub fn publish(state_dir: &Path, records: &[Record]) {
-    let snap = snapshot(records);
+pub fn publish(state_dir: &Path, records: &[Record], daemon: &DaemonInfo) {
+    let mut snap = snapshot(records);
+    snap.daemon = Some(daemon.clone());
     let path = state_dir.join("status.json");
     let tmp = state_dir.join(".status.json.tmp");
     let result = serde_json::to_vec_pretty(&snap)
@@ -99,6 +188,35 @@ pub fn publish(state_dir: &Path, records: &[Record]) {
 pub fn read_snapshot(state_dir: &Path) -> Option<Snapshot> {
     let bytes = std::fs::read(state_dir.join("status.json")).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// One line about the daemon that wrote the snapshot.
+pub fn daemon_line(snap: &Snapshot) -> String {
+    let Some(d) = &snap.daemon else {
+        return "daemon: not running (read from the store)\n".into();
+    };
+    let when = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    let phase = match (d.phase, d.is_alive()) {
+        (Phase::Stopped, _) => "stopped",
+        (_, false) => "not running (exited without a clean stop)",
+        (Phase::Stopping, true) => "stopping",
+        (Phase::Running, true) => "running",
+    };
+    format!(
+        "daemon: {phase}, pid {}, version {}, started {}, {} pass(es), last pass {}{}\n",
+        d.pid,
+        d.version,
+        when(Some(d.started_at)),
+        d.passes,
+        when(d.last_pass_at),
+        d.metrics_listen
+            .as_deref()
+            .map(|m| format!(", metrics on http://{m}/metrics"))
+            .unwrap_or_default()
+    )
 }
 
 pub fn table(snap: &Snapshot) -> String {

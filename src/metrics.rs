@@ -1,0 +1,550 @@
+//! Operational metrics in the Prometheus text format, and the liveness the
+//! health check and the systemd watchdog read.
+//!
+//! One process-wide registry ([`global`]): the pipeline reports events
+//! (a report classified, a tracker or mailer error, an acknowledgement sent)
+//! and the daemon publishes the records' states after every pass. Label
+//! values come from closed sets (states, kinds, error classes, a fixed list
+//! of decryption-failure reasons), never from mail, so nothing a reporter
+//! writes can reach a scrape. The exposition format is written by hand
+//! ([`Metrics::render`]): the set is small and fixed, and a client library
+//! would add a dependency without removing any code here. The HTTP side is
+//! in [`http`].
+
+pub mod http;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::effect::EffectError;
+use crate::mailer::Mailer;
+use crate::record::{Kind, Record, State};
+use crate::tracker::Tracker;
+
+/// Upper bounds (seconds) of the time-to-acknowledgement histogram: from
+/// seconds (the normal case) to the three-day response window.
+const ACK_BUCKETS: [f64; 10] = [
+    1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0, 259200.0,
+];
+
+/// The decryption-failure reasons we count; anything else is "other".
+const DECRYPT_REASONS: [&str; 7] = [
+    "password_only",
+    "not_our_key",
+    "malformed_openpgp",
+    "failed_part_way",
+    "too_large",
+    "truncated",
+    "other",
+];
+
+const CLASSES: [&str; 2] = ["transient", "permanent"];
+
+static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// The process-wide registry.
+pub fn global() -> &'static Metrics {
+    &GLOBAL
+}
+
+/// What the health check says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// The first pass has not finished yet.
+    Starting,
+    /// A pass has made no progress for this long.
+    Stalled(Duration),
+    Stopping,
+}
+
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+/// A record's deadlines, kept so breaches are counted at scrape time.
+struct Deadlines {
+    respond_by: DateTime<Utc>,
+    ack_pending: bool,
+    disclose_by: DateTime<Utc>,
+    is_new: bool,
+}
+
+struct Inner {
+    started_at: DateTime<Utc>,
+    ready: bool,
+    stopping: bool,
+    busy_since: Option<Instant>,
+    last_progress: Instant,
+    passes: u64,
+    last_pass: Option<DateTime<Utc>>,
+    tracker: &'static str,
+    mailer: &'static str,
+    reports: BTreeMap<(&'static str, String), u64>,
+    deadlines: Vec<Deadlines>,
+    classified: BTreeMap<String, u64>,
+    decrypt_failures: BTreeMap<&'static str, u64>,
+    malformed: u64,
+    tracker_errors: BTreeMap<&'static str, u64>,
+    mailer_errors: BTreeMap<&'static str, u64>,
+    imap_reconnects: u64,
+    ack_buckets: [u64; ACK_BUCKETS.len()],
+    ack_count: u64,
+    ack_sum: f64,
+    acks_late: u64,
+}
+
+/// The kind's name as the record stores it (`new`, `follow_up`, …): the
+/// serde tag, so the label set is exactly the enum's variants.
+pub fn kind_label(kind: Option<&Kind>) -> String {
+    let Some(kind) = kind else {
+        return "unclassified".into();
+    };
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.get("kind")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| "other".into())
+}
+
+/// Maps the decryptor's free-text reason onto the fixed label set.
+pub fn decrypt_reason(reason: &str) -> &'static str {
+    let r = reason.to_ascii_lowercase();
+    if r.contains("with a password") {
+        "password_only"
+    } else if r.contains("not encrypted to any of our keys") {
+        "not_our_key"
+    } else if r.contains("malformed openpgp") {
+        "malformed_openpgp"
+    } else if r.contains("part-way") {
+        "failed_part_way"
+    } else if r.contains("exceeds the limit") {
+        "too_large"
+    } else if r.contains("truncated") {
+        "truncated"
+    } else {
+        "other"
+    }
+}
+
+fn class(e: &EffectError) -> &'static str {
+    if e.is_permanent() {
+        "permanent"
+    } else {
+        "transient"
+    }
+}
+
+impl Metrics {
+    fn new() -> Self {
+        Metrics {
+            inner: Mutex::new(Inner {
+                started_at: Utc::now(),
+                ready: false,
+                stopping: false,
+                busy_since: None,
+                last_progress: Instant::now(),
+                passes: 0,
+                last_pass: None,
+                tracker: "none",
+                mailer: "none",
+                reports: BTreeMap::new(),
+                deadlines: Vec::new(),
+                classified: BTreeMap::new(),
+                decrypt_failures: BTreeMap::new(),
+                malformed: 0,
+                tracker_errors: BTreeMap::new(),
+                mailer_errors: BTreeMap::new(),
+                imap_reconnects: 0,
+                ack_buckets: [0; ACK_BUCKETS.len()],
+                ack_count: 0,
+                ack_sum: 0.0,
+                acks_late: 0,
+            }),
+        }
+    }
+
+    /// A panic while holding the lock leaves plain counters behind: keep going.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Names the configured tracker and mailer (labels of their error counters).
+    pub fn configure(&self, tracker: &Tracker, mailer: &Mailer) {
+        let mut m = self.lock();
+        m.tracker = match tracker {
+            Tracker::Github(_) => "github",
+            Tracker::Directory(_) => "directory",
+        };
+        m.mailer = match mailer {
+            Mailer::Smtp(_) => "smtp",
+            Mailer::Outbox(_) => "outbox",
+        };
+    }
+
+    pub fn pass_started(&self) {
+        let mut m = self.lock();
+        m.busy_since = Some(Instant::now());
+        m.last_progress = Instant::now();
+    }
+
+    /// Called as a pass moves on (a record done, a fetch finished).
+    pub fn progress(&self) {
+        self.lock().last_progress = Instant::now();
+    }
+
+    /// After a pass: the records' states and deadlines as they now are.
+    pub fn pass_finished(&self, records: &[Record]) {
+        let mut m = self.lock();
+        m.busy_since = None;
+        m.ready = true;
+        m.passes = m.passes.saturating_add(1);
+        m.last_pass = Some(Utc::now());
+        m.reports.clear();
+        for r in records {
+            *m.reports
+                .entry((r.state.as_str(), kind_label(r.kind.as_ref())))
+                .or_default() += 1;
+        }
+        m.deadlines = records
+            .iter()
+            .filter(|r| r.state != State::Archived || !r.ack_done())
+            .map(|r| Deadlines {
+                respond_by: r.respond_by,
+                ack_pending: !r.ack_done(),
+                disclose_by: r.disclose_by,
+                is_new: matches!(r.kind, Some(Kind::New)),
+            })
+            .collect();
+    }
+
+    pub fn stopping(&self) {
+        self.lock().stopping = true;
+    }
+
+    pub fn health(&self, stall_limit: Duration) -> Health {
+        let m = self.lock();
+        if m.stopping {
+            return Health::Stopping;
+        }
+        if m.busy_since.is_some() {
+            let quiet = m.last_progress.elapsed();
+            if quiet > stall_limit {
+                return Health::Stalled(quiet);
+            }
+        }
+        if !m.ready {
+            return Health::Starting;
+        }
+        Health::Ok
+    }
+
+    pub fn classified(&self, kind: &Kind) {
+        let mut m = self.lock();
+        *m.classified.entry(kind_label(Some(kind))).or_default() += 1;
+        if let Kind::Unreadable { reason } = kind {
+            match reason.strip_prefix("undecryptable: ") {
+                Some(r) => *m.decrypt_failures.entry(decrypt_reason(r)).or_default() += 1,
+                None => m.malformed = m.malformed.saturating_add(1),
+            }
+        }
+    }
+
+    pub fn tracker_error(&self, e: &EffectError) {
+        *self.lock().tracker_errors.entry(class(e)).or_default() += 1;
+    }
+
+    pub fn mailer_error(&self, e: &EffectError) {
+        *self.lock().mailer_errors.entry(class(e)).or_default() += 1;
+    }
+
+    pub fn imap_reconnects(&self, n: u64) {
+        let mut m = self.lock();
+        m.imap_reconnects = m.imap_reconnects.saturating_add(n);
+    }
+
+    /// An acknowledgement went out `sent_at` for a report received at `received_at`.
+    pub fn acknowledged(
+        &self,
+        received_at: DateTime<Utc>,
+        sent_at: DateTime<Utc>,
+        respond_by: DateTime<Utc>,
+    ) {
+        let secs = (sent_at - received_at).num_milliseconds().max(0) as f64 / 1000.0;
+        let mut m = self.lock();
+        for (i, bound) in ACK_BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                if let Some(b) = m.ack_buckets.get_mut(i) {
+                    *b += 1;
+                }
+            }
+        }
+        m.ack_count += 1;
+        m.ack_sum += secs;
+        if sent_at > respond_by {
+            m.acks_late += 1;
+        }
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self) -> String {
+        let now = Utc::now();
+        let m = self.lock();
+        let mut out = String::new();
+        let head = |out: &mut String, name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        };
+        head(
+            &mut out,
+            "secintake_ready",
+            "gauge",
+            "1 once the first pass finished.",
+        );
+        let _ = writeln!(out, "secintake_ready {}", u8::from(m.ready && !m.stopping));
+        head(
+            &mut out,
+            "secintake_start_time_seconds",
+            "gauge",
+            "Start of the process, Unix time.",
+        );
+        let _ = writeln!(
+            out,
+            "secintake_start_time_seconds {}",
+            m.started_at.timestamp()
+        );
+        head(
+            &mut out,
+            "secintake_passes_total",
+            "counter",
+            "Intake-and-work passes finished.",
+        );
+        let _ = writeln!(out, "secintake_passes_total {}", m.passes);
+        head(
+            &mut out,
+            "secintake_last_pass_timestamp_seconds",
+            "gauge",
+            "End of the last pass, Unix time.",
+        );
+        let _ = writeln!(
+            out,
+            "secintake_last_pass_timestamp_seconds {}",
+            m.last_pass.map_or(0, |t| t.timestamp())
+        );
+
+        head(
+            &mut out,
+            "secintake_reports",
+            "gauge",
+            "Reports in the store by state and kind.",
+        );
+        for ((state, kind), n) in &m.reports {
+            let _ = writeln!(
+                out,
+                "secintake_reports{{state=\"{state}\",kind=\"{kind}\"}} {n}"
+            );
+        }
+        head(
+            &mut out,
+            "secintake_reports_classified_total",
+            "counter",
+            "Reports classified by this process, by kind.",
+        );
+        for (kind, n) in &m.classified {
+            let _ = writeln!(
+                out,
+                "secintake_reports_classified_total{{kind=\"{kind}\"}} {n}"
+            );
+        }
+        head(
+            &mut out,
+            "secintake_decrypt_failures_total",
+            "counter",
+            "Encrypted reports that could not be decrypted, by reason.",
+        );
+        for reason in DECRYPT_REASONS {
+            let n = m.decrypt_failures.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "secintake_decrypt_failures_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        head(
+            &mut out,
+            "secintake_malformed_total",
+            "counter",
+            "Messages that could not be parsed as mail.",
+        );
+        let _ = writeln!(out, "secintake_malformed_total {}", m.malformed);
+
+        head(
+            &mut out,
+            "secintake_ack_seconds",
+            "histogram",
+            "Time from receipt to acknowledgement.",
+        );
+        for (bound, n) in ACK_BUCKETS.iter().zip(m.ack_buckets.iter()) {
+            let _ = writeln!(out, "secintake_ack_seconds_bucket{{le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "secintake_ack_seconds_bucket{{le=\"+Inf\"}} {}",
+            m.ack_count
+        );
+        let _ = writeln!(out, "secintake_ack_seconds_sum {}", m.ack_sum);
+        let _ = writeln!(out, "secintake_ack_seconds_count {}", m.ack_count);
+        head(
+            &mut out,
+            "secintake_acks_late_total",
+            "counter",
+            "Acknowledgements sent after the response deadline.",
+        );
+        let _ = writeln!(out, "secintake_acks_late_total {}", m.acks_late);
+        let response = m
+            .deadlines
+            .iter()
+            .filter(|d| d.ack_pending && now > d.respond_by)
+            .count();
+        let disclosure = m
+            .deadlines
+            .iter()
+            .filter(|d| d.is_new && now > d.disclose_by)
+            .count();
+        head(&mut out, "secintake_deadline_breaches", "gauge", "Open reports past a deadline now: response = no acknowledgement yet, disclosure = past the default disclosure date.");
+        let _ = writeln!(
+            out,
+            "secintake_deadline_breaches{{deadline=\"response\"}} {response}"
+        );
+        let _ = writeln!(
+            out,
+            "secintake_deadline_breaches{{deadline=\"disclosure\"}} {disclosure}"
+        );
+
+        head(
+            &mut out,
+            "secintake_imap_reconnects_total",
+            "counter",
+            "IMAP connections opened after the first one.",
+        );
+        let _ = writeln!(out, "secintake_imap_reconnects_total {}", m.imap_reconnects);
+        head(
+            &mut out,
+            "secintake_tracker_errors_total",
+            "counter",
+            "Failed tracker (GitHub) requests by class.",
+        );
+        for c in CLASSES {
+            let n = m.tracker_errors.get(c).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "secintake_tracker_errors_total{{tracker=\"{}\",class=\"{c}\"}} {n}",
+                m.tracker
+            );
+        }
+        head(
+            &mut out,
+            "secintake_mailer_errors_total",
+            "counter",
+            "Failed acknowledgement sends (SMTP) by class.",
+        );
+        for c in CLASSES {
+            let n = m.mailer_errors.get(c).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "secintake_mailer_errors_total{{mailer=\"{}\",class=\"{c}\"}} {n}",
+                m.mailer
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_map_onto_the_fixed_set() {
+        assert_eq!(
+            decrypt_reason("encrypted with a password, not to a public key"),
+            "password_only"
+        );
+        assert_eq!(
+            decrypt_reason("not encrypted to any of our keys (no key)"),
+            "not_our_key"
+        );
+        assert_eq!(decrypt_reason("something new"), "other");
+    }
+
+    #[test]
+    fn histogram_is_cumulative_and_late_acks_counted() {
+        let m = Metrics::new();
+        let t0 = Utc::now();
+        m.acknowledged(
+            t0,
+            t0 + chrono::Duration::seconds(3),
+            t0 + chrono::Duration::days(3),
+        );
+        m.acknowledged(
+            t0,
+            t0 + chrono::Duration::days(4),
+            t0 + chrono::Duration::days(3),
+        );
+        let text = m.render();
+        assert!(
+            text.contains("secintake_ack_seconds_bucket{le=\"1\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("secintake_ack_seconds_bucket{le=\"5\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("secintake_ack_seconds_bucket{le=\"259200\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("secintake_ack_seconds_bucket{le=\"+Inf\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("secintake_ack_seconds_count 2\n"), "{text}");
+        assert!(text.contains("secintake_acks_late_total 1\n"), "{text}");
+    }
+
+    #[test]
+    fn every_sample_line_is_well_formed() {
+        let m = Metrics::new();
+        m.classified(&Kind::Unreadable {
+            reason: "undecryptable: not encrypted to any of our keys".into(),
+        });
+        m.tracker_error(&EffectError::Transient("x".into()));
+        let text = m.render();
+        let mut typed = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                typed.insert(rest.split(' ').next().unwrap().to_string());
+                continue;
+            }
+            if line.starts_with("# HELP ") {
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').expect("name value");
+            value.parse::<f64>().expect("numeric value");
+            let name = series.split('{').next().unwrap();
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s).filter(|b| typed.contains(*b)))
+                .unwrap_or(name);
+            assert!(typed.contains(base), "sample {name} has no TYPE line");
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{name}"
+            );
+        }
+        assert!(text.contains("secintake_decrypt_failures_total{reason=\"not_our_key\"} 1\n"));
+        assert!(text
+            .contains("secintake_tracker_errors_total{tracker=\"none\",class=\"transient\"} 1\n"));
+    }
+}
