@@ -43,6 +43,10 @@ fn record_failure(a: &mut Attempts, e: &EffectError, now: DateTime<Utc>) {
         (5u64 << a.count.min(7).saturating_sub(1)).min(600)
     };
     a.next_at = Some(now + ChronoDuration::seconds(secs as i64));
+    // The service said when (Retry-After, rate-limit reset, shared backoff).
+    if let Some(at) = e.retry_at() {
+        a.next_at = Some(at.max(now));
+    }
     a.last_error = Some(e.to_string());
 }
 

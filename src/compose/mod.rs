@@ -3,6 +3,7 @@
 
 mod ack;
 mod issue;
+mod parts;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,8 +11,9 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::normalize::{Attachment, Encryption};
 use crate::openpgp::SignatureStatus;
-use crate::render::sanitize::code_span;
+use crate::render::sanitize::{code_span_max, table_cell};
 use crate::render::Templates;
+use crate::tracker::StoredFile;
 
 pub struct Composer<'a> {
     pub settings: &'a Settings,
@@ -20,13 +22,18 @@ pub struct Composer<'a> {
     pub key_fingerprint: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 pub(crate) struct AttachmentView {
+    pub(crate) index: usize,
     pub(crate) name: String,
     pub(crate) size: u64,
     pub(crate) content_type: String,
-    sha256: String,
+    pub(crate) sha256: String,
     pub(crate) decrypted: bool,
+    /// `[path](url)` or the stored path in a code span; empty when not stored.
+    pub(crate) link: String,
+    /// Why it is not stored, if it is not.
+    pub(crate) not_stored: String,
 }
 
 #[derive(Serialize)]
@@ -44,8 +51,15 @@ pub(crate) struct ReportView {
     pub(crate) raw_size: u64,
     raw_sha256: String,
     pub(crate) attachments: Vec<AttachmentView>,
+    /// Attachments listed in a continuation comment instead (huge lists).
+    pub(crate) more_attachments: usize,
     pub(crate) notes: Vec<String>,
+    /// The report text as fenced block(s); empty when it continues in comments.
     pub(crate) text: String,
+    /// Small text attachments as collapsed `<details>` blocks.
+    pub(crate) inline_attachments: Vec<String>,
+    /// The report text (and inline attachments) continue in comments.
+    pub(crate) continued: bool,
 }
 
 pub fn when(t: DateTime<Utc>) -> String {
@@ -57,28 +71,69 @@ pub(crate) fn describe_encryption(e: &Encryption) -> String {
         Encryption::None => "not encrypted".into(),
         Encryption::Decrypted {
             format, key_used, ..
-        } => format!("decrypted ({format}) with key {key_used}"),
+        } => format!(
+            "decrypted ({}) with key {}",
+            table_cell(format),
+            table_cell(key_used)
+        ),
         Encryption::Failed { .. } => "encrypted, could not decrypt".into(),
     }
 }
 
+/// Signer names and key IDs come from the message: code spans, table-safe.
 pub(crate) fn describe_signature(s: &SignatureStatus) -> String {
     match s {
         SignatureStatus::Unsigned => "none".into(),
-        SignatureStatus::Valid { signer } => format!("valid, by {signer}"),
-        SignatureStatus::UnknownSigner { issuer } => format!("signer unknown (issuer {issuer})"),
-        SignatureStatus::Bad { reason } => format!("BAD signature: {}", code_span(reason)),
+        SignatureStatus::Valid { signer } => format!("valid, by {}", table_cell(signer)),
+        SignatureStatus::UnknownSigner { issuer } => {
+            format!("signer unknown (issuer {})", table_cell(issuer))
+        }
+        SignatureStatus::Bad { reason } => format!("BAD signature: {}", table_cell(reason)),
     }
 }
 
-pub(crate) fn attachment_views(list: &[Attachment]) -> Vec<AttachmentView> {
+/// Where each attachment was stored (index-aligned with the report's
+/// attachments; `None`: not stored).
+pub(crate) fn attachment_views(
+    list: &[Attachment],
+    stored: &[Option<StoredFile>],
+) -> Vec<AttachmentView> {
     list.iter()
-        .map(|a| AttachmentView {
-            name: code_span(&a.name),
-            size: a.size,
-            content_type: code_span(&a.content_type),
-            sha256: a.sha256.clone(),
-            decrypted: a.decrypted,
+        .enumerate()
+        .map(|(i, a)| {
+            let file = stored.get(i).and_then(Option::as_ref);
+            AttachmentView {
+                index: i + 1,
+                name: code_span_max(&a.name, 200),
+                size: a.size,
+                content_type: code_span_max(&a.content_type, 100),
+                sha256: a.sha256.clone(),
+                decrypted: a.decrypted,
+                link: file.map(link).unwrap_or_default(),
+                not_stored: if file.is_some() {
+                    String::new()
+                } else {
+                    "not stored (over `attachment_max_bytes`)".into()
+                },
+            }
         })
         .collect()
+}
+
+/// A Markdown link to a stored file. The path is ours (`[A-Za-z0-9._/-]`);
+/// a URL with anything that could end the link early is not used.
+fn link(f: &StoredFile) -> String {
+    match &f.url {
+        Some(u)
+            if (u.starts_with("https://")
+                || u.starts_with("http://")
+                || u.starts_with("file://"))
+                && !u
+                    .chars()
+                    .any(|c| c.is_whitespace() || "()<>[]`\\\"'".contains(c)) =>
+        {
+            format!("[{}]({u})", f.path)
+        }
+        _ => format!("`{}`", f.path),
+    }
 }

@@ -313,6 +313,51 @@ pub struct GithubSettings {
     pub repo: String,
     pub auth: GithubAuth,
     pub labels: Vec<String>,
+    /// Attachments up to this size are stored in the repository
+    /// (`reports/<ID>/`) and linked; 0 stores none. Hashes are always listed.
+    pub attachment_max_bytes: u64,
+    /// Text attachments up to this size are also shown in the issue.
+    pub inline_max_bytes: u64,
+    /// Subproject labels: added when a keyword occurs in subject or text.
+    pub label_rules: Vec<LabelRule>,
+    /// First wait after GitHub failed; doubles per failure up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+/// `"label: keyword, keyword"` — the label goes on the issue when any keyword
+/// occurs (case-insensitive, as a whole word) in the subject or report text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelRule {
+    pub label: String,
+    pub keywords: Vec<String>,
+}
+
+impl LabelRule {
+    pub fn parse(text: &str) -> Option<LabelRule> {
+        let (label, words) = text.split_once(':')?;
+        let label = label.trim().to_string();
+        let keywords: Vec<String> = words
+            .split(',')
+            .map(|w| w.trim().to_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect();
+        (!label.is_empty() && label.len() <= 50 && !keywords.is_empty())
+            .then_some(LabelRule { label, keywords })
+    }
+
+    /// Project Jupyter's subprojects.
+    pub fn defaults() -> Vec<LabelRule> {
+        [
+            "jupyterhub: jupyterhub, jupyter-hub, zero-to-jupyterhub, z2jh, oauthenticator, kubespawner, dockerspawner, configurable-http-proxy",
+            "jupyterlab: jupyterlab, jupyter-lab, jupyter lab",
+            "notebook: jupyter notebook, jupyter/notebook, jupyter-notebook, nbclassic, notebook 7",
+            "jupyter_server: jupyter_server, jupyter-server, jupyter server",
+        ]
+        .iter()
+        .filter_map(|r| LabelRule::parse(r))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -427,6 +472,27 @@ fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubS
         None
     };
     let labels = s.string_list("labels", p).unwrap_or_default();
+    let attachment_max_bytes = s
+        .opt_integer("attachment_max_bytes", 0..=50 << 20, p)
+        .map_or(10 << 20, |v| v.unsigned_abs());
+    let inline_max_bytes = s
+        .opt_integer("inline_max_bytes", 0..=16 << 10, p)
+        .map_or(8 << 10, |v| v.unsigned_abs());
+    let label_rules = match s.string_list("label_rules", p) {
+        None => LabelRule::defaults(),
+        Some(list) => {
+            let rules: Vec<LabelRule> = list.iter().filter_map(|r| LabelRule::parse(r)).collect();
+            if rules.len() != list.len() {
+                p.add(
+                    s.key("label_rules"),
+                    "each entry must be \"label: keyword, keyword\"",
+                );
+            }
+            rules
+        }
+    };
+    let retry_base = s.duration_or("retry_base", Duration::from_secs(5), p);
+    let retry_max = s.duration_or("retry_max", Duration::from_secs(600), p);
     s.finish(p);
     let (owner, repo) = split?;
     Some(GithubSettings {
@@ -435,6 +501,11 @@ fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubS
         repo,
         auth: auth?,
         labels,
+        attachment_max_bytes,
+        inline_max_bytes,
+        label_rules,
+        retry_base: retry_base.max(Duration::from_millis(100)),
+        retry_max: retry_max.max(retry_base),
     })
 }
 

@@ -127,6 +127,48 @@ impl DirectoryTracker {
         })
     }
 
+    /// Appends the continuation parts whose marker line is not in the file yet.
+    pub fn continue_parts(&self, number: u64, parts: &[String]) -> Effect<()> {
+        let Some((_, path)) = self.issue_files()?.into_iter().find(|(n, _)| *n == number) else {
+            return Err(EffectError::Permanent(format!(
+                "issue {number} does not exist"
+            )));
+        };
+        for part in parts {
+            let existing =
+                std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+            let first = part.lines().next().unwrap_or("").trim();
+            if existing
+                .split(COMMENT_SEPARATOR)
+                .any(|chunk| chunk.lines().next().map(str::trim) == Some(first))
+            {
+                continue;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(|e| io_err("cannot open", &path, e))?;
+            file.write_all(format!("{COMMENT_SEPARATOR}{part}").as_bytes())
+                .and_then(|_| file.sync_all())
+                .map_err(|e| io_err("cannot append to", &path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes an attachment to `<dir>/<path>` (path from
+    /// [`super::attachment_path`]: no `/..`, no absolute paths).
+    pub fn store_file(&self, path: &str, data: &[u8]) -> Effect<Option<super::StoredFile>> {
+        let target = self.dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_err("cannot create", parent, e))?;
+        }
+        write_synced(&target, data).map_err(|e| io_err("cannot write", &target, e))?;
+        Ok(Some(super::StoredFile {
+            path: path.to_string(),
+            url: Some(Self::url(&target)),
+        }))
+    }
+
     pub fn check(&self) -> Effect<String> {
         std::fs::create_dir_all(&self.dir).map_err(|e| {
             EffectError::Permanent(format!("cannot create {}: {e}", self.dir.display()))

@@ -5,8 +5,12 @@
 //! (`<!-- secintake:ID -->`). Reporter text is always rendered after it and
 //! sanitised, so a marker at the start of a body can only be ours; after a
 //! crash, [`Tracker::find`] looks for it before anything is created again.
+//! A body too long for GitHub continues in comments that start with a part
+//! marker (`<!-- secintake:ID part 2/3 -->`), posted in order and only when
+//! missing. [`filing`] runs the whole sequence for one record.
 
 pub mod directory;
+pub mod filing;
 pub mod github;
 
 use chrono::{DateTime, Utc};
@@ -18,9 +22,37 @@ pub fn marker(tracking_id: &str) -> String {
     format!("<!-- secintake:{tracking_id} -->")
 }
 
+/// The first line of continuation part `k` of `n` (k ≥ 2).
+pub fn part_marker(tracking_id: &str, k: usize, n: usize) -> String {
+    format!("<!-- secintake:{tracking_id} part {k}/{n} -->")
+}
+
 /// Whether a body was created for this tracking ID.
 pub fn has_marker(body: &str, tracking_id: &str) -> bool {
     body.lines().next().map(str::trim) == Some(marker(tracking_id).as_str())
+}
+
+/// Where attachment `index` (from 1) of a report is stored in the tracking
+/// repository: `reports/<ID>/<NN>-<name>` with the name reduced to
+/// `[A-Za-z0-9._-]`, so a reporter's file name cannot leave the folder or
+/// break a Markdown link.
+pub fn attachment_path(tracking_id: &str, index: usize, name: &str) -> String {
+    let mut safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    safe = safe.trim_start_matches('.').to_string();
+    if safe.is_empty() {
+        safe = "attachment".into();
+    }
+    format!("reports/{tracking_id}/{index:02}-{safe}")
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +62,26 @@ pub struct IssueDraft {
     /// Starts with the marker line.
     pub body: String,
     pub labels: Vec<String>,
+    /// Continuation comments, each starting with its part marker.
+    pub continuation: Vec<String>,
+}
+
+impl IssueDraft {
+    /// Adds our own Markdown after the body, or, when the body has no room
+    /// left under GitHub's limit, as one more continuation part.
+    pub fn append(&mut self, text: &str) {
+        use crate::render::sanitize::{char_len, GITHUB_BODY_LIMIT};
+        if char_len(&self.body) + char_len(text) <= GITHUB_BODY_LIMIT {
+            self.body.push_str(text);
+        } else {
+            let k = self.continuation.len() + 2;
+            self.continuation.push(format!(
+                "<!-- secintake:{} part {k}+ -->\n{}",
+                self.tracking_id,
+                text.trim_start()
+            ));
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +90,19 @@ pub struct CommentDraft {
     pub issue: u64,
     /// Starts with the marker line.
     pub body: String,
+    /// Labels to add to the issue (e.g. `follow-up`).
+    pub labels: Vec<String>,
+    /// Continuation comments, each starting with its part marker.
+    pub continuation: Vec<String>,
+}
+
+/// An attachment kept beside the issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// Path in the tracking repository (or directory).
+    pub path: String,
+    /// Where a coordinator opens it, when the tracker says.
+    pub url: Option<String>,
 }
 
 pub enum Tracker {
@@ -67,10 +132,34 @@ impl Tracker {
         }
     }
 
+    /// Posts the comment and adds its labels to the issue.
     pub async fn comment(&self, draft: &CommentDraft) -> Effect<Filing> {
         match self {
             Tracker::Github(t) => t.comment(draft).await,
             Tracker::Directory(t) => t.comment(draft),
+        }
+    }
+
+    /// Posts the continuation parts of issue or comment `number` that are
+    /// missing, in order.
+    pub async fn continue_parts(&self, number: u64, parts: &[String]) -> Effect<()> {
+        match self {
+            Tracker::Github(t) => t.continue_parts(number, parts).await,
+            Tracker::Directory(t) => t.continue_parts(number, parts),
+        }
+    }
+
+    /// Keeps an attachment beside the issue; `None` when it is over the
+    /// configured size limit (or the tracker keeps none).
+    pub async fn store_file(
+        &self,
+        path: &str,
+        data: &[u8],
+        message: &str,
+    ) -> Effect<Option<StoredFile>> {
+        match self {
+            Tracker::Github(t) => t.store_file(path, data, message).await,
+            Tracker::Directory(t) => t.store_file(path, data),
         }
     }
 
@@ -80,5 +169,30 @@ impl Tracker {
             Tracker::Github(t) => t.check().await,
             Tracker::Directory(t) => t.check(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_paths_stay_in_their_folder() {
+        assert_eq!(
+            attachment_path("X-2026-0001", 1, "../../.github/workflows/x.yml"),
+            "reports/X-2026-0001/01-_.._.github_workflows_x.yml"
+        );
+        assert_eq!(
+            attachment_path("X-2026-0001", 2, "a b)](javascript:x)"),
+            "reports/X-2026-0001/02-a_b___javascript_x_"
+        );
+        assert_eq!(
+            attachment_path("X-2026-0001", 3, "..."),
+            "reports/X-2026-0001/03-attachment"
+        );
+        assert!(!has_marker(
+            &part_marker("X-2026-0001", 2, 3),
+            "X-2026-0001"
+        ));
     }
 }

@@ -1,0 +1,87 @@
+//! Filing one record, idempotently: look for its marker, keep its
+//! attachments beside the issue, create the issue (or the follow-up
+//! comment) only when the marker was not found, then post whatever
+//! continuation parts are missing. Every step can be repeated after a crash
+//! or a lost answer without creating anything twice.
+
+use chrono::{DateTime, Utc};
+
+use super::{attachment_path, IssueDraft, StoredFile, Tracker};
+use crate::compose::Composer;
+use crate::effect::{Effect, EffectError};
+use crate::normalize::Opened;
+use crate::record::{Filing, Record};
+
+/// Stores each attachment under `reports/<ID>/`, in order. Over the size
+/// limit: `None` (the issue lists its size and hash anyway).
+pub async fn store_attachments(
+    tracker: &Tracker,
+    composer: &Composer<'_>,
+    rec: &Record,
+    opened: &Opened,
+) -> Effect<Vec<Option<StoredFile>>> {
+    let max = composer.attachment_max();
+    let mut out = Vec::with_capacity(opened.attachments.len());
+    for (i, a) in opened.attachments.iter().enumerate() {
+        if a.size > max || a.data.is_empty() {
+            out.push(None);
+            continue;
+        }
+        let path = attachment_path(&rec.tracking_id, i + 1, &a.name);
+        let message = format!("secintake: attachment {} of {}", i + 1, rec.tracking_id);
+        out.push(tracker.store_file(&path, &a.data, &message).await?);
+    }
+    Ok(out)
+}
+
+fn template_error(e: impl std::fmt::Display) -> EffectError {
+    EffectError::Permanent(format!("rendering the issue: {e}"))
+}
+
+/// A new (or unreadable) report as an issue; `amend` may add to the draft
+/// (e.g. a "possibly related" note) with [`IssueDraft::append`].
+pub async fn file_issue(
+    tracker: &Tracker,
+    composer: &Composer<'_>,
+    rec: &Record,
+    opened: &Opened,
+    since: DateTime<Utc>,
+    amend: impl FnOnce(&mut IssueDraft),
+) -> Effect<Filing> {
+    let found = tracker.find(&rec.tracking_id, None, since).await?;
+    let stored = store_attachments(tracker, composer, rec, opened).await?;
+    let mut draft = composer
+        .issue_with(rec, opened, &stored)
+        .map_err(template_error)?;
+    amend(&mut draft);
+    let filing = match found {
+        Some(f) => f,
+        None => tracker.create_issue(&draft).await?,
+    };
+    tracker
+        .continue_parts(filing.issue, &draft.continuation)
+        .await?;
+    Ok(filing)
+}
+
+/// A follow-up as a comment on issue `issue`.
+pub async fn file_comment(
+    tracker: &Tracker,
+    composer: &Composer<'_>,
+    rec: &Record,
+    opened: &Opened,
+    issue: u64,
+    since: DateTime<Utc>,
+) -> Effect<Filing> {
+    let found = tracker.find(&rec.tracking_id, Some(issue), since).await?;
+    let stored = store_attachments(tracker, composer, rec, opened).await?;
+    let draft = composer
+        .comment_with(rec, opened, issue, &stored)
+        .map_err(template_error)?;
+    let filing = match found {
+        Some(f) => f,
+        None => tracker.comment(&draft).await?,
+    };
+    tracker.continue_parts(issue, &draft.continuation).await?;
+    Ok(filing)
+}

@@ -1,0 +1,132 @@
+//! One REST call: through the gate, sent by octocrab (auth, headers,
+//! timeouts), answered as status + JSON, failures sorted by [`rate`].
+//! Response bodies are parsed, never logged.
+
+use chrono::Utc;
+use http::{HeaderMap, Method, StatusCode};
+use octocrab::Octocrab;
+use serde_json::Value;
+
+use super::rate::{self, Gate};
+use crate::effect::{Effect, EffectError};
+
+pub struct Api {
+    pub client: Octocrab,
+    pub gate: Gate,
+}
+
+/// A 2xx answer.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Answer {
+    /// Whether the `Link` header names a next page.
+    pub fn has_next(&self) -> bool {
+        self.headers
+            .get_all(http::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("rel=\"next\""))
+    }
+}
+
+impl Api {
+    /// Sends `method path` (path relative to the API root, with its query).
+    /// `what` names the operation in errors. Any non-2xx is an error, except
+    /// the statuses in `accept` (e.g. 404 when asking whether a file exists).
+    pub async fn call(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        accept: &[StatusCode],
+    ) -> Effect<Answer> {
+        self.gate.check(Utc::now())?;
+        let sent = match method {
+            Method::GET => self.client._get(path).await,
+            Method::POST => self.client._post(path, body).await,
+            Method::PUT => self.client._put(path, body).await,
+            Method::PATCH => self.client._patch(path, body).await,
+            _ => self.client._delete(path, body).await,
+        };
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Err(self.octocrab_error(what, &e)),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = match self.client.body_to_string(response).await {
+            Ok(t) => t,
+            Err(e) => return Err(self.octocrab_error(what, &e)),
+        };
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let now = Utc::now();
+        if let Some(reset) = rate::exhausted_until(&headers) {
+            // The budget is spent: this answer counts, the next must wait.
+            self.gate.hold_until(
+                format!("{what}: GitHub rate limit spent"),
+                reset + chrono::TimeDelta::seconds(1),
+            );
+        }
+        if status.is_success() || accept.contains(&status) {
+            self.gate.success();
+            return Ok(Answer {
+                status,
+                headers,
+                json,
+            });
+        }
+        let message = json.get("message").and_then(Value::as_str).unwrap_or("");
+        Err(rate::classify(
+            &self.gate, what, status, &headers, message, now,
+        ))
+    }
+
+    fn octocrab_error(&self, what: &str, e: &octocrab::Error) -> EffectError {
+        let now = Utc::now();
+        match e {
+            // Only minting an App installation token reaches here with a status.
+            octocrab::Error::GitHub { source, .. } => rate::classify(
+                &self.gate,
+                &format!("{what} (App installation token)"),
+                source.status_code,
+                &HeaderMap::new(),
+                &source.message,
+                now,
+            ),
+            other => rate::unreachable(&self.gate, what, &other.to_string(), now),
+        }
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A string field of a JSON object.
+pub fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// A number field of a JSON object.
+pub fn u64_field(v: &Value, key: &str) -> Option<u64> {
+    v.get(key).and_then(Value::as_u64)
+}
+
+/// A 2xx answer that lacks a field we need: GitHub changed, not transient.
+pub fn malformed(what: &str, field: &str) -> EffectError {
+    EffectError::Permanent(format!("{what}: GitHub's answer lacks `{field}`"))
+}
