@@ -255,6 +255,12 @@ pub struct OpenPgpSettings {
     pub passphrase: Option<Secret<String>>,
     /// Accept SHA-1 bindings and expired subkeys of our own keys, for decryption only.
     pub legacy_decrypt_only: bool,
+    /// Public key files as published (web site, keyservers): `check` lints
+    /// them like the secret keys.
+    pub published_keys: Vec<PathBuf>,
+    /// Certificate files (keyrings) trusted for checking reporters'
+    /// signatures, besides keys attached to a message or in Autocrypt headers.
+    pub verification_keyring: Vec<PathBuf>,
 }
 
 impl OpenPgpSettings {
@@ -286,14 +292,34 @@ impl OpenPgpSettings {
         }
         let passphrase = read_secret(&mut s, "passphrase_file", false, r, p);
         let legacy_decrypt_only = s.bool_or("legacy_decrypt_only", false, p);
+        let published_keys = key_file_list(&mut s, "published_keys", r, p);
+        let verification_keyring = key_file_list(&mut s, "verification_keyring", r, p);
         s.finish(p);
         keys?;
         Some(OpenPgpSettings {
             secret_keys,
             passphrase,
             legacy_decrypt_only,
+            published_keys,
+            verification_keyring,
         })
     }
+}
+
+/// An optional list of key files beside the configuration; each must exist.
+fn key_file_list(s: &mut Section, key: &str, r: &Resolver, p: &mut Problems) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for k in s.string_list(key, p).into_iter().flatten() {
+        let path = r.config_relative(&k);
+        if let Err(e) = std::fs::metadata(&path) {
+            p.add(
+                s.key(key),
+                format!("cannot read {}: {}", path.display(), e.kind()),
+            );
+        }
+        out.push(path);
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -669,6 +695,10 @@ pub struct Limits {
     pub max_message_bytes: u64,
     pub max_decrypted_bytes: u64,
     pub max_mime_depth: u32,
+    /// The header section of any (outer or decrypted) message.
+    pub max_header_bytes: u64,
+    /// Encrypted payloads opened per message (inline blocks, attachments, layers).
+    pub max_payloads: u32,
 }
 
 impl Limits {
@@ -686,6 +716,14 @@ impl Limits {
                 .map_or(d.max_mime_depth, |v| {
                     u32::try_from(v).unwrap_or(d.max_mime_depth)
                 }),
+            max_header_bytes: s
+                .opt_integer("max_header_bytes", 1024..=1 << 30, p)
+                .map_or(d.max_header_bytes, |v| v.unsigned_abs()),
+            max_payloads: s
+                .opt_integer("max_payloads", 1..=10_000, p)
+                .map_or(d.max_payloads, |v| {
+                    u32::try_from(v).unwrap_or(d.max_payloads)
+                }),
         };
         s.finish(p);
         limits
@@ -698,6 +736,8 @@ impl Default for Limits {
             max_message_bytes: 64 << 20,
             max_decrypted_bytes: 128 << 20,
             max_mime_depth: 20,
+            max_header_bytes: 1 << 20,
+            max_payloads: 64,
         }
     }
 }

@@ -1,27 +1,41 @@
-//! Walking a parsed message: text, attachments, and the encrypted content
-//! inside it, recursively and within the depth and size limits.
+//! Walking a parsed message: text, attachments, signatures and the
+//! encrypted content inside it, recursively and within the limits.
 
 use std::collections::HashSet;
 
-use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use sequoia_openpgp::Cert;
 
-use super::locate::{
-    self, armor_blocks, clean_armor, content_type, encrypted_body_part, is_openpgp_data,
-};
-use super::{Attachment, Encryption, Opened};
+use super::locate::{self, armor_blocks, clean_armor, content_type, encrypted_body_part};
+use super::{Attachment, Opened};
 use crate::config::Limits;
-use crate::openpgp::{self, Keyring, SignatureStatus};
+use crate::openpgp::Keyring;
+
+/// Where a message being walked came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// The message as received.
+    Outer,
+    /// The MIME entity inside a PGP/MIME payload: its headers are protected.
+    Decrypted,
+    /// A `message/rfc822` attachment: its headers are someone else's.
+    Attached,
+}
 
 pub(super) struct Context<'a> {
     pub keyring: &'a Keyring,
     pub limits: &'a Limits,
     pub opened: &'a mut Opened,
+    /// Certificates found in the message, for signature checks.
+    pub certs: Vec<Cert>,
+    /// Encrypted payloads tried so far (bounded by `limits.max_payloads`).
+    pub payloads: u32,
+    /// Plaintext bytes produced so far (bounded by `limits.max_decrypted_bytes`).
+    pub decrypted_bytes: u64,
 }
 
-const ENCRYPTED_SUFFIXES: [&str; 3] = [".pgp", ".gpg", ".asc"];
-
 impl Context<'_> {
-    pub fn walk_message(&mut self, m: &Message<'_>, depth: u32) {
+    pub fn walk_message(&mut self, m: &Message<'_>, depth: u32, origin: Origin) {
         if depth > self.limits.max_mime_depth {
             self.opened.malformed = Some(format!(
                 "MIME nesting deeper than {} levels",
@@ -29,20 +43,21 @@ impl Context<'_> {
             ));
             return;
         }
+        self.collect_certs(m);
         let mut handled: HashSet<u32> = HashSet::new();
+        // Detached signatures first, so their parts are not attachments.
+        self.check_signed_parts(m, &mut handled);
         if let Some(id) = encrypted_body_part(m) {
             handled.insert(id);
             if let Some(part) = m.part(id) {
-                self.open_encrypted_body(part.contents(), depth);
+                self.open_encrypted_body(part.contents(), depth, origin);
             }
         }
         for &id in &m.text_body {
-            if handled.contains(&id) {
-                continue;
-            }
             if let Some(part) = m.part(id) {
-                handled.insert(id);
-                self.take_text(part, id == 0);
+                if handled.insert(id) {
+                    self.take_text(part, id == 0);
+                }
             }
         }
         if m.text_body.is_empty() {
@@ -55,43 +70,16 @@ impl Context<'_> {
             }
         }
         for &id in &m.attachments {
-            if handled.contains(&id) {
-                continue;
-            }
             if let Some(part) = m.part(id) {
-                handled.insert(id);
-                self.take_attachment(part);
-            }
-        }
-    }
-
-    /// The decrypted content of a PGP/MIME body is itself a MIME entity.
-    fn open_encrypted_body(&mut self, ciphertext: &[u8], depth: u32) {
-        let Some(plain) = self.decrypt(ciphertext, "pgp/mime") else {
-            return;
-        };
-        match MessageParser::default().parse(&plain) {
-            Some(inner) => {
-                // Protected headers (draft-autocrypt-lamps-protected-headers): the
-                // inner Subject replaces the outer one, which is often "...".
-                if let Some(subject) = inner.subject() {
-                    self.opened.subject = Some(subject.trim().to_string());
+                if handled.insert(id) {
+                    self.take_attachment(part, depth);
                 }
-                self.walk_message(&inner, depth + 1);
             }
-            None => self.push_text(&String::from_utf8_lossy(&plain)),
         }
     }
 
     fn take_text(&mut self, part: &MessagePart<'_>, is_root: bool) {
-        // Legacy-display parts repeat the protected headers for old clients
-        // (draft-autocrypt-lamps-protected-headers): a non-root text part
-        // marked `protected-headers`.
-        if !is_root
-            && part
-                .content_type()
-                .is_some_and(|ct| ct.attribute("protected-headers").is_some())
-        {
+        if !is_root && is_legacy_display(part) {
             return;
         }
         let text = match &part.body {
@@ -123,9 +111,9 @@ impl Context<'_> {
         self.push_text(&out);
     }
 
-    fn take_attachment(&mut self, part: &MessagePart<'_>) {
+    fn take_attachment(&mut self, part: &MessagePart<'_>, depth: u32) {
         let ct = content_type(part);
-        if ct == "application/pgp-signature" || locate::is_control_part(part) {
+        if locate::is_control_part(part) {
             return;
         }
         let name = part
@@ -134,24 +122,17 @@ impl Context<'_> {
             .unwrap_or_else(|| format!("attachment-{}", self.opened.attachments.len() + 1));
         if let PartType::Message(inner) = &part.body {
             let raw = inner.raw_message().to_vec();
-            self.push_attachment(Attachment::new(name, ct, raw, false));
+            self.push_attachment(Attachment::new(name.clone(), ct, raw, false));
+            // A forwarded or attached message: its text and attachments are
+            // part of the report (an encrypted one is opened too).
+            self.push_text(&format!("----- attached message {name} -----"));
+            self.walk_message(inner, depth + 1, Origin::Attached);
             return;
         }
         let data = part.contents();
-        let lower = name.to_ascii_lowercase();
-        let encrypted_file = ENCRYPTED_SUFFIXES.iter().any(|s| lower.ends_with(s))
-            && is_openpgp_data(data)
-            && !locate::contains(data, b"-----BEGIN PGP PUBLIC KEY BLOCK-----");
-        if encrypted_file {
+        if locate::is_encrypted_file(&name, &ct, data) {
             if let Some(plain) = self.decrypt(data, "encrypted attachment") {
-                let stem = ENCRYPTED_SUFFIXES
-                    .iter()
-                    .find_map(|s| {
-                        name.get(..name.len().saturating_sub(s.len()))
-                            .filter(|_| lower.ends_with(s))
-                    })
-                    .unwrap_or(&name)
-                    .to_string();
+                let stem = locate::strip_encrypted_suffix(&name).to_string();
                 self.push_attachment(Attachment::new(
                     stem,
                     "application/octet-stream".into(),
@@ -164,7 +145,7 @@ impl Context<'_> {
         self.push_attachment(Attachment::new(name, ct, data.to_vec(), false));
     }
 
-    fn push_text(&mut self, text: &str) {
+    pub(super) fn push_text(&mut self, text: &str) {
         let text = text.trim_matches(|c: char| c == '\r' || c == '\n');
         if text.trim().is_empty() {
             return;
@@ -178,43 +159,34 @@ impl Context<'_> {
     fn push_attachment(&mut self, a: Attachment) {
         self.opened.attachments.push(a);
     }
+}
 
-    /// Decrypts one payload and folds the outcome into the report's encryption facts.
-    fn decrypt(&mut self, ciphertext: &[u8], format: &str) -> Option<Vec<u8>> {
-        match openpgp::decrypt(
-            self.keyring,
-            ciphertext,
-            &[],
-            self.limits.max_decrypted_bytes,
-        ) {
-            Ok(d) => {
-                if matches!(self.opened.signature, SignatureStatus::Unsigned) {
-                    self.opened.signature = d.signature.clone();
-                }
-                if !matches!(self.opened.encryption, Encryption::Decrypted { .. }) {
-                    self.opened.encryption = Encryption::Decrypted {
-                        format: format.to_string(),
-                        recipients: d.recipients,
-                        key_used: d.key_used,
-                    };
-                }
-                Some(d.plaintext)
-            }
-            Err(e) => {
-                match &self.opened.encryption {
-                    Encryption::Decrypted { .. } => self.opened.notes.push(format!(
-                        "a further encrypted part could not be decrypted: {}",
-                        e.reason
-                    )),
-                    _ => {
-                        self.opened.encryption = Encryption::Failed {
-                            reason: e.reason,
-                            recipients: e.recipients,
-                        }
-                    }
-                }
-                None
-            }
-        }
+/// A legacy-display part (draft-autocrypt-lamps-protected-headers) repeats
+/// the protected headers as text for old clients: `text/rfc822-headers`, or
+/// a text part marked `protected-headers` that carries no headers itself.
+/// A part that does carry its own Subject is the protected payload, not a copy.
+fn is_legacy_display(part: &MessagePart<'_>) -> bool {
+    let Some(ct) = part.content_type() else {
+        return false;
+    };
+    if ct
+        .c_subtype
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+    {
+        return true;
     }
+    let marked = ct.attribute("protected-headers").is_some();
+    let own_subject = part
+        .headers
+        .iter()
+        .any(|h| h.name().eq_ignore_ascii_case("subject"));
+    let legacy_disposition = part
+        .content_disposition()
+        .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline"));
+    let starts_with_header = part
+        .contents()
+        .get(..8)
+        .is_some_and(|b| b.eq_ignore_ascii_case(b"subject:"));
+    marked && !own_subject && (legacy_disposition || starts_with_header)
 }

@@ -42,6 +42,41 @@ pub(super) fn looks_binary_openpgp(data: &[u8]) -> bool {
     }
 }
 
+/// An attachment that is an encrypted file: an OpenPGP message (not a key)
+/// named `.pgp`/`.gpg`/`.asc`, typed as encrypted, or armoured as a message.
+pub(super) fn is_encrypted_file(name: &str, content_type: &str, data: &[u8]) -> bool {
+    if contains(data, b"-----BEGIN PGP PUBLIC KEY BLOCK-----")
+        || contains(data, b"-----BEGIN PGP SIGNATURE-----")
+    {
+        return false;
+    }
+    let lower = name.to_ascii_lowercase();
+    let by_name = ENCRYPTED_SUFFIXES.iter().any(|s| lower.ends_with(s));
+    let by_type = matches!(
+        content_type,
+        "application/pgp-encrypted" | "application/autocrypt-setup" | "application/pgp"
+    );
+    let armored = data
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .and_then(|i| data.get(i..))
+        .is_some_and(|d| d.starts_with(ARMOR_BEGIN.as_bytes()));
+    armored || ((by_name || by_type) && is_openpgp_data(data))
+}
+
+const ENCRYPTED_SUFFIXES: [&str; 3] = [".pgp", ".gpg", ".asc"];
+
+/// `report.pdf.gpg` → `report.pdf`.
+pub(super) fn strip_encrypted_suffix(name: &str) -> &str {
+    let lower = name.to_ascii_lowercase();
+    ENCRYPTED_SUFFIXES
+        .iter()
+        .find(|s| lower.ends_with(*s))
+        .and_then(|s| name.get(..name.len().saturating_sub(s.len())))
+        .filter(|stem| !stem.is_empty())
+        .unwrap_or(name)
+}
+
 pub(super) fn is_openpgp_data(data: &[u8]) -> bool {
     contains(data, ARMOR_BEGIN.as_bytes()) || looks_binary_openpgp(data)
 }
@@ -53,8 +88,10 @@ pub(super) fn encrypted_body_part(m: &Message<'_>) -> Option<u32> {
     let root = m.parts.first()?;
     if content_type(root) == "multipart/encrypted" {
         if let PartType::Multipart(children) = &root.body {
+            // RFC 3156: the second part is the payload, whatever it looks
+            // like; decryption says what is wrong with it.
             if let Some(&id) = children.get(1) {
-                if m.part(id).is_some_and(|p| is_openpgp_data(p.contents())) {
+                if m.part(id).is_some_and(|p| !p.contents().is_empty()) {
                     return Some(id);
                 }
             }

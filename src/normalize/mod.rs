@@ -11,6 +11,8 @@
 mod body;
 mod headers;
 mod locate;
+mod payload;
+mod signed;
 
 use mail_parser::MessageParser;
 use serde::Serialize;
@@ -123,6 +125,14 @@ pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
         ));
         return opened;
     }
+    let headers = header_section_len(raw);
+    if headers > limits.max_header_bytes {
+        opened.malformed = Some(format!(
+            "header section of {headers} bytes exceeds the limit of {} bytes",
+            limits.max_header_bytes
+        ));
+        return opened;
+    }
     let Some(message) = MessageParser::default().parse(raw) else {
         opened.malformed = Some("not a parseable e-mail message".into());
         return opened;
@@ -133,7 +143,24 @@ pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
         keyring,
         limits,
         opened: &mut opened,
+        certs: Vec::new(),
+        payloads: 0,
+        decrypted_bytes: 0,
     };
-    ctx.walk_message(&message, 0);
+    ctx.walk_message(&message, 0, body::Origin::Outer);
     opened
+}
+
+/// Length of the header section: up to the first empty line, or all of it.
+pub(crate) fn header_section_len(raw: &[u8]) -> u64 {
+    let mut at_line_start = true;
+    for (i, &b) in raw.iter().enumerate() {
+        match b {
+            b'\n' if at_line_start => return i as u64,
+            b'\n' => at_line_start = true,
+            b'\r' => {}
+            _ => at_line_start = false,
+        }
+    }
+    raw.len() as u64
 }

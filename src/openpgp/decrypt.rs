@@ -7,14 +7,14 @@ use std::io::Read;
 use std::rc::Rc;
 
 use openpgp::cert::Cert;
-use openpgp::crypto::SessionKey;
+use openpgp::crypto::{Password, SessionKey};
 use openpgp::packet::{PKESK, SKESK};
 use openpgp::parse::stream::{
     DecryptionHelper, DecryptorBuilder, MessageLayer, MessageStructure, VerificationHelper,
 };
 use openpgp::parse::Parse;
 use openpgp::types::SymmetricAlgorithm;
-use openpgp::{Fingerprint, KeyHandle};
+use openpgp::KeyHandle;
 use sequoia_openpgp as openpgp;
 use serde::{Deserialize, Serialize};
 
@@ -35,9 +35,12 @@ pub struct Decrypted {
     pub plaintext: Vec<u8>,
     /// Key IDs / fingerprints the message was encrypted to (hex).
     pub recipients: Vec<String>,
-    /// Fingerprint of our key that decrypted it.
+    /// Fingerprint of our key that decrypted it ("password" for SKESK).
     pub key_used: String,
     pub signature: SignatureStatus,
+    /// The data had an encryption layer. `false` for OpenPGP data that was
+    /// only signed or compressed: its content is not confidential.
+    pub encrypted: bool,
 }
 
 /// Why a message could not be decrypted; safe to show and to file.
@@ -49,9 +52,13 @@ pub struct Undecryptable {
 
 #[derive(Default)]
 struct Trace {
+    /// The message had an encryption layer (PKESK/SKESK seen).
+    encrypted: bool,
     recipients: Vec<String>,
-    key_used: Option<Fingerprint>,
+    key_used: Option<String>,
     password_only: bool,
+    /// Every key and password was tried and none fitted.
+    no_key: bool,
     signature: Option<SignatureStatus>,
 }
 
@@ -64,6 +71,7 @@ struct Helper<'a> {
 impl VerificationHelper for Helper<'_> {
     fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
         let mut certs = self.keyring.public_certs();
+        certs.extend(self.keyring.verifiers().iter().cloned());
         certs.extend(self.extra_certs.iter().cloned());
         Ok(certs)
     }
@@ -75,15 +83,13 @@ impl VerificationHelper for Helper<'_> {
         for layer in structure.into_iter() {
             if let MessageLayer::SignatureGroup { results } = layer {
                 for result in results {
-                    status = match result {
+                    let this = match result {
                         Ok(good) => SignatureStatus::Valid {
                             signer: good.ka.cert().fingerprint().to_hex(),
                         },
                         Err(e) => classify_verification_error(&e),
                     };
-                    if matches!(status, SignatureStatus::Valid { .. }) {
-                        break;
-                    }
+                    status = super::verify::combine(&status, this);
                 }
             }
         }
@@ -92,7 +98,7 @@ impl VerificationHelper for Helper<'_> {
     }
 }
 
-fn classify_verification_error(e: &openpgp::parse::stream::VerificationError) -> SignatureStatus {
+pub(crate) fn classify_verification_error(e: &openpgp::parse::stream::VerificationError) -> SignatureStatus {
     use openpgp::parse::stream::VerificationError as V;
     match e {
         V::MissingKey { sig } => SignatureStatus::UnknownSigner {
@@ -121,6 +127,7 @@ impl DecryptionHelper for Helper<'_> {
     ) -> openpgp::Result<Option<Cert>> {
         {
             let mut trace = self.trace.borrow_mut();
+            trace.encrypted = true;
             trace.recipients = pkesks
                 .iter()
                 .map(|p| match p.recipient() {
@@ -132,7 +139,8 @@ impl DecryptionHelper for Helper<'_> {
         }
         let keys = self.keyring.decryption_keys();
         // First the PKESKs addressed to one of our keys, then wildcard
-        // (hidden-recipient) PKESKs against every key.
+        // (hidden-recipient) PKESKs against every key: a wildcard costs one
+        // private-key operation per key, so it comes last.
         for pkesk in pkesks {
             let Some(recipient) = pkesk.recipient() else {
                 continue;
@@ -150,6 +158,18 @@ impl DecryptionHelper for Helper<'_> {
                 }
             }
         }
+        for skesk in skesks {
+            for password in self.keyring.passwords() {
+                let password = Password::from(password.expose().as_str());
+                if let Ok((algo, sk)) = skesk.decrypt(&password) {
+                    if decrypt(algo, &sk) {
+                        self.trace.borrow_mut().key_used = Some("password".into());
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        self.trace.borrow_mut().no_key = true;
         Err(anyhow::anyhow!(
             "no configured secret key can decrypt this message"
         ))
@@ -172,7 +192,7 @@ impl Helper<'_> {
         };
         match pkesk.decrypt(&mut pair, sym_algo) {
             Some((algo, sk)) if decrypt(algo, &sk) => {
-                self.trace.borrow_mut().key_used = Some(key.fingerprint());
+                self.trace.borrow_mut().key_used = Some(key.fingerprint().to_hex());
                 true
             }
             _ => false,
@@ -203,15 +223,7 @@ pub fn decrypt(
     {
         Ok(d) => d,
         Err(e) => {
-            let t = trace.borrow();
-            let reason = if t.password_only {
-                "encrypted with a password, not to a public key".to_string()
-            } else if t.key_used.is_none() && !t.recipients.is_empty() {
-                format!("not encrypted to any of our keys ({e})")
-            } else {
-                format!("malformed OpenPGP data: {e}")
-            };
-            drop(t);
+            let reason = failure_reason(&trace.borrow(), &e);
             return Err(fail(reason, &trace));
         }
     };
@@ -220,7 +232,8 @@ pub fn decrypt(
         .take(max_output.saturating_add(1))
         .read_to_end(&mut plaintext);
     if let Err(e) = read {
-        return Err(fail(format!("decryption failed part-way: {e}"), &trace));
+        let reason = format!("decryption failed part-way: {}", error_chain(&e));
+        return Err(fail(reason, &trace));
     }
     if plaintext.len() as u64 > max_output {
         return Err(fail(
@@ -243,7 +256,42 @@ pub fn decrypt(
     Ok(Decrypted {
         plaintext,
         recipients: t.recipients.clone(),
-        key_used: t.key_used.as_ref().map(|f| f.to_hex()).unwrap_or_default(),
+        key_used: t.key_used.clone().unwrap_or_default(),
         signature: t.signature.clone().unwrap_or(SignatureStatus::Unsigned),
+        encrypted: t.encrypted,
     })
+}
+
+/// A reason a coordinator can act on, from what the helper saw and the error.
+fn failure_reason(t: &Trace, e: &anyhow::Error) -> String {
+    let detail = format!("{e:#}");
+    if t.password_only && t.key_used.is_none() {
+        "encrypted with a password, not to a public key".to_string()
+    } else if t.no_key {
+        "not encrypted to any of our keys".to_string()
+    } else if t.key_used.is_some() {
+        format!("decrypted the session key, but the encrypted data is unusable: {detail}")
+    } else {
+        format!("malformed OpenPGP data: {detail}")
+    }
+}
+
+/// An error and its causes on one line (sequoia nests the useful part).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    let mut depth = 0;
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+        depth += 1;
+        if depth > 8 {
+            break;
+        }
+    }
+    out
 }

@@ -10,7 +10,8 @@ use openpgp::crypto::{KeyPair, Password};
 use openpgp::packet::key::{SecretParts, UnspecifiedRole};
 use openpgp::packet::Key;
 use openpgp::parse::Parse;
-use openpgp::policy::StandardPolicy;
+use openpgp::policy::{HashAlgoSecurity, StandardPolicy};
+use openpgp::types::{HashAlgorithm, SymmetricAlgorithm};
 use sequoia_openpgp as openpgp;
 
 use crate::config::OpenPgpSettings;
@@ -31,6 +32,13 @@ pub struct Keyring {
     passphrase: Option<Secret<String>>,
     legacy: bool,
     policy: StandardPolicy<'static>,
+    /// Passwords tried on password-encrypted (SKESK) messages. Not
+    /// configurable: the intake never expects such mail, but tests and tools
+    /// that open the corpus's symmetric messages need them.
+    passwords: Vec<Secret<String>>,
+    /// Certificates trusted for signature checks (the configured
+    /// verification keyring), in addition to those found in each message.
+    verifiers: Vec<Cert>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -107,14 +115,42 @@ impl Keyring {
             certs,
             passphrase,
             legacy,
-            policy: StandardPolicy::new(),
+            policy: decryption_policy(legacy),
+            passwords: Vec::new(),
+            verifiers: Vec::new(),
         })
+    }
+
+    /// Adds passwords to try on password-encrypted (SKESK) messages.
+    pub fn with_passwords(mut self, passwords: Vec<Secret<String>>) -> Keyring {
+        self.passwords.extend(passwords);
+        self
+    }
+
+    /// Adds certificates trusted for signature verification.
+    pub fn with_verifiers(mut self, certs: Vec<Cert>) -> Keyring {
+        self.verifiers.extend(certs);
+        self
+    }
+
+    pub(crate) fn passwords(&self) -> &[Secret<String>] {
+        &self.passwords
+    }
+
+    pub(crate) fn verifiers(&self) -> &[Cert] {
+        &self.verifiers
+    }
+
+    pub fn legacy(&self) -> bool {
+        self.legacy
     }
 
     pub fn certs(&self) -> &[Cert] {
         &self.certs
     }
 
+    /// The policy used to read messages: the standard policy, relaxed in
+    /// legacy mode for what old keys and old clients still produce.
     pub fn policy(&self) -> &StandardPolicy<'static> {
         &self.policy
     }
@@ -187,4 +223,28 @@ impl Keyring {
             .map(|c| c.clone().strip_secret_key_material())
             .collect()
     }
+}
+
+/// The standard policy; with `legacy`, it also accepts SHA-1 where only
+/// second pre-image resistance is needed (subkey binding signatures, the
+/// common defect of keys made before 2019) and the old ciphers CAST5, IDEA
+/// and 3DES inside integrity-protected data. Messages without integrity
+/// protection stay rejected whatever the mode.
+#[allow(deprecated)] // accepting the deprecated ciphers is the point
+pub(crate) fn decryption_policy(legacy: bool) -> StandardPolicy<'static> {
+    let mut policy = StandardPolicy::new();
+    if legacy {
+        policy.accept_hash_property(
+            HashAlgorithm::SHA1,
+            HashAlgoSecurity::SecondPreImageResistance,
+        );
+        for algo in [
+            SymmetricAlgorithm::CAST5,
+            SymmetricAlgorithm::IDEA,
+            SymmetricAlgorithm::TripleDES,
+        ] {
+            policy.accept_symmetric_algo(algo);
+        }
+    }
+    policy
 }

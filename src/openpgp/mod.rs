@@ -3,6 +3,8 @@
 
 pub mod decrypt;
 pub mod keyring;
+pub mod lint;
+pub mod verify;
 
 pub use decrypt::{decrypt, Decrypted, SignatureStatus, Undecryptable};
 pub use keyring::{Keyring, KeyringError};

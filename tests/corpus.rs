@@ -1,0 +1,179 @@
+//! The real-world corpus (`../shared/corpus`): every message that gpg or
+//! Sequoia decrypts must yield the right text and attachments here too
+//! (EXPECTED.tsv holds gpg's own results), with only the keys its MANIFEST
+//! row names, and again with every key at once (key rotation).
+
+#[path = "corpus_support/mod.rs"]
+mod support;
+
+use secintake::normalize::{Encryption, Opened};
+use secintake::openpgp::{Keyring, SignatureStatus};
+use support::{squash, Expected, Row};
+
+/// Messages that gpg decrypts and that we knowingly do not, with the reason.
+const UNSUPPORTED: &[(&str, &str)] = &[(
+    "thunderbird-comm-central/rc-openpgp-aead.eml",
+    "GnuPG's non-standard v5 AEAD (OCB) packet: not part of RFC 4880 or RFC 9580, \
+     and Sequoia 2 does not implement it",
+)];
+
+/// Detached-signature parts that gpg lists as attachments and that we read as
+/// the signature of the part beside them.
+fn is_signature_part(name: &str) -> bool {
+    name == "OpenPGP_signature" || name == "signature.asc"
+}
+
+fn strip_encrypted_suffix(name: &str) -> &str {
+    [".gpg", ".pgp", ".asc"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .unwrap_or(name)
+}
+
+/// What is wrong with `o` for a row expected to decrypt; empty when right.
+fn check(row: &Row, exp: Option<&Expected>, o: &Opened) -> Vec<String> {
+    let mut wrong = Vec::new();
+    if !matches!(o.encryption, Encryption::Decrypted { .. }) {
+        wrong.push(format!("not decrypted: {:?}", o.unreadable_reason()));
+        return wrong;
+    }
+    let failed_payload = o.notes.iter().find(|n| n.contains("could not be decrypted"));
+    if let (Some(note), Some(exp)) = (failed_payload, exp) {
+        // gpg counted every outer payload as decrypted; an inner one
+        // encrypted to a stranger (counted by neither) may fail.
+        if exp.payloads > 1 {
+            wrong.push(format!("a payload failed: {note}"));
+        }
+    }
+    let Some(exp) = exp else {
+        // Sequoia-only rows have no gpg output: the text must not be empty.
+        if o.text.trim().is_empty() && o.attachments.is_empty() {
+            wrong.push("decrypted to nothing".into());
+        }
+        return wrong;
+    };
+    // gpg's line was read as UTF-8 lossily; compare up to its first U+FFFD.
+    let line = exp.line.split('\u{fffd}').next().unwrap_or("").trim();
+    if !line.is_empty() {
+        let text = squash(&o.text);
+        let in_text = text.contains(&squash(line));
+        // gpg's output keeps attachments encoded: the line may be base64.
+        let decoded = mail_parser::decoders::base64::base64_decode(line.as_bytes())
+            .map(|b| squash(&String::from_utf8_lossy(&b)))
+            .filter(|d| !d.is_empty());
+        let in_attachment = o.attachments.iter().any(|a| {
+            let data = squash(&String::from_utf8_lossy(&a.data));
+            data.contains(&squash(line)) || decoded.as_ref().is_some_and(|d| data.contains(d))
+        });
+        if !in_text && !in_attachment {
+            wrong.push(format!("line {line:?} not in the report"));
+        }
+    }
+    for name in &exp.attachments {
+        let found = o.attachments.iter().any(|a| {
+            a.name == *name || (a.decrypted && a.name == strip_encrypted_suffix(name))
+        });
+        let as_signature =
+            is_signature_part(name) && !matches!(o.signature, SignatureStatus::Unsigned);
+        if !found && !as_signature {
+            wrong.push(format!(
+                "attachment {name:?} missing (have {:?}, signature {:?})",
+                o.attachments.iter().map(|a| &a.name).collect::<Vec<_>>(),
+                o.signature
+            ));
+        }
+    }
+    let _ = row;
+    wrong
+}
+
+struct Tally {
+    passed: usize,
+    unsupported: usize,
+    failed: Vec<String>,
+}
+
+enum Keys<'a> {
+    PerRow,
+    All(&'a Keyring),
+}
+
+fn run(label: &str, keys: Keys<'_>) -> Option<Tally> {
+    let dir = support::corpus_dir()?;
+    let rows = support::manifest(&dir);
+    let expected = support::expected(&dir);
+    let mut tally = Tally {
+        passed: 0,
+        unsupported: 0,
+        failed: Vec::new(),
+    };
+    for row in rows.iter().filter(|r| r.expect_decrypt()) {
+        let own;
+        let keyring = match keys {
+            Keys::All(k) => k,
+            Keys::PerRow => {
+                own = support::row_keyring(&dir, row)
+                    .unwrap_or_else(|| panic!("{}: no key", row.file));
+                &own
+            }
+        };
+        let raw = support::message_bytes(&dir, row);
+        let opened = support::open(keyring, &raw);
+        let wrong = check(row, expected.get(&row.file), &opened);
+        let unsupported = UNSUPPORTED.iter().find(|(f, _)| *f == row.file);
+        match (wrong.is_empty(), unsupported) {
+            (true, None) => tally.passed += 1,
+            (false, Some((_, why))) => {
+                println!("[{label}] unsupported {}: {why}", row.file);
+                tally.unsupported += 1;
+            }
+            (true, Some(_)) => tally
+                .failed
+                .push(format!("{}: listed as unsupported but works", row.file)),
+            (false, None) => tally
+                .failed
+                .push(format!("{} ({}): {}", row.file, row.kind, wrong.join("; "))),
+        }
+    }
+    let total = rows.iter().filter(|r| r.expect_decrypt()).count();
+    let gpg = rows
+        .iter()
+        .filter(|r| r.expect_decrypt() && expected.contains_key(&r.file))
+        .count();
+    println!(
+        "[{label}] corpus: {total} messages decrypt with gpg or Sequoia ({gpg} with gpg); \
+         {} read correctly, {} unsupported, {} wrong",
+        tally.passed,
+        tally.unsupported,
+        tally.failed.len()
+    );
+    for f in &tally.failed {
+        println!("[{label}] WRONG {f}");
+    }
+    assert_eq!(total, 105, "MANIFEST rows that decrypt");
+    assert_eq!(gpg, 103, "EXPECTED rows");
+    Some(tally)
+}
+
+#[test]
+fn corpus_decrypts_with_the_keys_each_row_names() {
+    let Some(t) = run("row keys", Keys::PerRow) else {
+        return;
+    };
+    assert!(t.failed.is_empty(), "{} wrong: {:#?}", t.failed.len(), t.failed);
+    assert_eq!(t.unsupported, UNSUPPORTED.len());
+    assert_eq!(t.passed, 105 - UNSUPPORTED.len());
+}
+
+#[test]
+fn corpus_decrypts_with_every_key_at_once() {
+    let Some(dir) = support::corpus_dir() else {
+        return;
+    };
+    let keyring = support::all_keys(&dir);
+    let Some(t) = run("all keys", Keys::All(&keyring)) else {
+        return;
+    };
+    assert!(t.failed.is_empty(), "{} wrong: {:#?}", t.failed.len(), t.failed);
+    assert_eq!(t.passed, 105 - UNSUPPORTED.len());
+}
