@@ -1,10 +1,25 @@
 //! What a message is: a new report, a follow-up to one, the same message
-//! again, automatic mail that must never be answered (RFC 3834), or a report
-//! we could not read. Decided from headers and the opened content; pure
-//! except for look-ups in the store.
+//! again, the same report resubmitted, a report related to an earlier one,
+//! automatic mail that must never be answered (RFC 3834), or a report we
+//! could not read. Decided from headers and the opened content; pure except
+//! for look-ups in the store.
+//!
+//! * **Duplicate** — the same Message-ID with the same normalised text (a
+//!   second delivery via the other address, a forwarder, a client's resend),
+//!   or the very same bytes (an IMAP copy). Recorded and archived; nothing
+//!   filed, nothing sent.
+//! * **Follow-up** — In-Reply-To/References name a report, our mail about
+//!   it, or anything threaded to it; or the (protected) subject carries its
+//!   tracking ID; or the Message-ID is reused with other content.
+//! * **Resubmitted** — the same normalised text from the same reporter under
+//!   a new Message-ID.
+//! * **Related** — near-identical text or a shared identifier
+//!   ([`crate::similarity`]): a new issue, linked both ways.
 
+use crate::config::DedupeSettings;
 use crate::normalize::Opened;
 use crate::record::{Kind, Record};
+use crate::similarity::{self, Fingerprint};
 use crate::store::{Store, StoreError};
 
 /// RFC 3834 and common practice: mail that must not be answered.
@@ -83,64 +98,245 @@ pub fn tracking_id_of_our_message_id(id: &str, prefix: &str) -> Option<String> {
         .filter(|t| t == tid)
 }
 
-/// Follows follow-ups to the report they belong to.
-fn root_of(store: &dyn Store, id: String) -> Result<String, StoreError> {
+/// What classification needs besides the message.
+pub struct Context<'a> {
+    pub store: &'a dyn Store,
+    pub prefix: &'a str,
+    pub own_addresses: &'a [String],
+    pub dedupe: &'a DedupeSettings,
+    /// The store's similarity key.
+    pub key: &'a [u8],
+}
+
+/// The decision, and the facts about the text it was made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub kind: Kind,
+    /// SHA-256 of the normalised text (None when there is no text).
+    pub text_sha256: Option<String>,
+    pub fingerprint: Option<Fingerprint>,
+}
+
+/// The record whose issue a message about `id` belongs in: follows
+/// follow-ups, duplicates and resubmissions. None when that record will
+/// never have an issue (automatic mail).
+fn root_of(store: &dyn Store, id: String) -> Result<Option<String>, StoreError> {
     let mut id = id;
     for _ in 0..16 {
         match store.get(&id)? {
             Some(Record {
-                kind: Some(Kind::FollowUp { of }),
+                kind:
+                    Some(Kind::FollowUp { of })
+                    | Some(Kind::Duplicate { of })
+                    | Some(Kind::Resubmitted { of }),
                 ..
             }) => id = of,
-            _ => break,
+            Some(Record {
+                kind: Some(Kind::Automatic { .. }),
+                ..
+            })
+            | None => return Ok(None),
+            Some(_) => return Ok(Some(id)),
         }
     }
-    Ok(id)
+    Ok(None)
 }
 
-pub fn classify(
+/// SHA-256 of the normalised text: the same report sent again hashes alike
+/// whatever its line breaks, case or quoting.
+pub fn text_hash(text: &str) -> Option<String> {
+    let n = similarity::normalised(text);
+    (!n.is_empty()).then(|| crate::normalize::sha256_hex(n.as_bytes()))
+}
+
+/// Our own message (a sent copy of an acknowledgement coming back).
+fn our_own_message(opened: &Opened, ctx: &Context<'_>) -> bool {
+    let ours = opened
+        .headers
+        .message_id
+        .as_deref()
+        .and_then(|m| tracking_id_of_our_message_id(m, ctx.prefix))
+        .is_some();
+    let from_us = opened
+        .headers
+        .from
+        .as_ref()
+        .is_some_and(|f| ctx.own_addresses.contains(f));
+    ours && from_us
+}
+
+/// A record that is, or will be, threaded to: by our Message-ID, a stored
+/// Message-ID, or a tracking ID in the (protected) subject.
+fn thread_target(
     opened: &Opened,
     record: &Record,
-    store: &dyn Store,
-    prefix: &str,
-    own_addresses: &[String],
-) -> Result<Kind, StoreError> {
-    if let Some(reason) = automatic_reason(opened, own_addresses) {
-        return Ok(Kind::Automatic { reason });
-    }
-    if let Some(mid) = &opened.headers.message_id {
-        if let Some(first) = store.by_message_id(mid)? {
-            if first != record.tracking_id {
-                return Ok(Kind::Duplicate { of: first });
-            }
-        }
-    }
+    ctx: &Context<'_>,
+) -> Result<Option<String>, StoreError> {
     for referenced in opened.headers.referenced_ids() {
-        let target = match tracking_id_of_our_message_id(referenced, prefix) {
+        let target = match tracking_id_of_our_message_id(referenced, ctx.prefix) {
             Some(t) => Some(t),
-            None => store.by_message_id(referenced)?,
+            None => ctx.store.by_message_id(referenced)?,
         };
         if let Some(t) = target.filter(|t| *t != record.tracking_id) {
-            if store.get(&t)?.is_some() {
-                return Ok(Kind::FollowUp {
-                    of: root_of(store, t)?,
-                });
+            if let Some(root) = root_of(ctx.store, t)? {
+                return Ok(Some(root));
             }
         }
     }
     if let Some(subject) = &opened.subject {
-        for t in tracking_ids_in(subject, prefix) {
-            if t != record.tracking_id && store.get(&t)?.is_some() {
-                return Ok(Kind::FollowUp {
-                    of: root_of(store, t)?,
-                });
+        for t in tracking_ids_in(subject, ctx.prefix) {
+            if t != record.tracking_id {
+                if let Some(root) = root_of(ctx.store, t)? {
+                    return Ok(Some(root));
+                }
             }
         }
     }
-    if let Some(reason) = opened.unreadable_reason() {
-        return Ok(Kind::Unreadable { reason });
+    Ok(None)
+}
+
+/// Whether a record has an issue of its own with report text in it.
+fn has_own_text_issue(r: &Record) -> bool {
+    matches!(r.kind, Some(Kind::New) | Some(Kind::Related { .. }))
+}
+
+/// Resubmission (same normalised text, same reporter) or the most
+/// related earlier report.
+fn resemblance(
+    record: &Record,
+    text_sha256: Option<&str>,
+    fp: &Fingerprint,
+    ctx: &Context<'_>,
+) -> Result<Option<Kind>, StoreError> {
+    let mut best: Option<(String, (usize, f64, usize), String)> = None;
+    for other in ctx.store.all()? {
+        if other.tracking_id == record.tracking_id || !has_own_text_issue(&other) {
+            continue;
+        }
+        if text_sha256.is_some() && other.facts.text_sha256.as_deref() == text_sha256 {
+            if other.facts.reply_address == record.facts.reply_address {
+                return Ok(Some(Kind::Resubmitted {
+                    of: other.tracking_id,
+                }));
+            }
+            // Another reporter, the same text: they deserve credit too.
+            return Ok(Some(Kind::Related {
+                of: other.tracking_id,
+                reason: "identical text from another reporter".into(),
+            }));
+        }
+        let Some(theirs) = &other.facts.fingerprint else {
+            continue;
+        };
+        let Some(r) = similarity::resemble(fp, theirs, ctx.dedupe.similar_text()) else {
+            continue;
+        };
+        let strong = r
+            .shared
+            .iter()
+            .filter(|s| s.starts_with("cve:") || s.starts_with("ghsa:"))
+            .count();
+        let text = if r.text >= ctx.dedupe.similar_text() {
+            r.text
+        } else {
+            0.0
+        };
+        let score = (strong, text, r.shared.len());
+        if best.as_ref().is_none_or(|(_, b, _)| score > *b) {
+            best = Some((other.tracking_id, score, describe(&r.shared, text)));
+        }
     }
-    Ok(Kind::New)
+    Ok(best.map(|(of, _, reason)| Kind::Related { of, reason }))
+}
+
+/// Why, without naming any identifier (records hold no report content).
+fn describe(shared: &[String], text: f64) -> String {
+    let mut parts = Vec::new();
+    if text > 0.0 {
+        parts.push(format!("similar text ({:.0}% alike)", text * 100.0));
+    }
+    for (prefix, what) in [
+        ("cve:", "CVE ID"),
+        ("ghsa:", "GHSA ID"),
+        ("package:", "package"),
+        ("url:", "URL"),
+    ] {
+        let n = shared.iter().filter(|s| s.starts_with(prefix)).count();
+        if n > 0 {
+            parts.push(format!("same {what}{}", if n > 1 { "s" } else { "" }));
+        }
+    }
+    parts.join(", ")
+}
+
+/// Classifies an opened message. Order matters: our own copies and
+/// automatic mail first (never answered), then the same message again,
+/// then threading, then content (unreadable, resubmitted, related, new).
+pub fn classify(
+    opened: &Opened,
+    record: &Record,
+    ctx: &Context<'_>,
+) -> Result<Decision, StoreError> {
+    let text_sha256 = text_hash(&opened.text);
+    let fingerprint = (!opened.text.trim().is_empty()).then(|| {
+        let mut fp = similarity::fingerprint(
+            &opened.text,
+            ctx.key,
+            ctx.dedupe.min_words,
+            &ctx.dedupe.ignore_identifiers,
+        );
+        if !ctx.dedupe.link_identifiers {
+            fp.identifiers.clear();
+        }
+        fp
+    });
+    let decide = |kind: Kind| Decision {
+        kind,
+        text_sha256: text_sha256.clone(),
+        fingerprint: fingerprint.clone(),
+    };
+    if our_own_message(opened, ctx) {
+        return Ok(decide(Kind::Automatic {
+            reason: "a copy of our own message".into(),
+        }));
+    }
+    if let Some(reason) = automatic_reason(opened, ctx.own_addresses) {
+        return Ok(decide(Kind::Automatic { reason }));
+    }
+    if let Some(mid) = &opened.headers.message_id {
+        if let Some(first) = ctx.store.by_message_id(mid)? {
+            if first != record.tracking_id {
+                let same_text = ctx
+                    .store
+                    .get(&first)?
+                    .is_some_and(|f| f.facts.text_sha256 == text_sha256);
+                if same_text {
+                    return Ok(decide(Kind::Duplicate { of: first }));
+                }
+                // The same Message-ID with other content: never drop it.
+                if let Some(root) = root_of(ctx.store, first)? {
+                    return Ok(decide(Kind::FollowUp { of: root }));
+                }
+            }
+        }
+    }
+    if let Some(first) = ctx.store.by_raw_hash(&record.facts.raw_sha256)? {
+        if first != record.tracking_id {
+            return Ok(decide(Kind::Duplicate { of: first }));
+        }
+    }
+    if let Some(root) = thread_target(opened, record, ctx)? {
+        return Ok(decide(Kind::FollowUp { of: root }));
+    }
+    if let Some(reason) = opened.unreadable_reason() {
+        return Ok(decide(Kind::Unreadable { reason }));
+    }
+    if let Some(fp) = &fingerprint {
+        if let Some(kind) = resemblance(record, text_sha256.as_deref(), fp, ctx)? {
+            return Ok(decide(kind));
+        }
+    }
+    Ok(decide(Kind::New))
 }
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ pub fn build_mailer(settings: &Settings) -> anyhow::Result<Mailer> {
 
 pub fn build_pipeline(settings: &Settings) -> anyhow::Result<Pipeline> {
     let store = SledStore::open(&settings.instance.state_dir)?;
+    crate::store::consistency::at_startup(&store)?;
     build_pipeline_with(settings, Arc::new(store))
 }
 

@@ -20,7 +20,7 @@ pub const POINTS: &[&str] = &[
     "store.admit.flush",
     "store.put.flush",
     "store.archive.flush",
-    "effect.issue.recorded",
+    "effect.filed",
     "effect.ack.intent",
     "effect.ack.sent",
     "effect.archive.moved",
@@ -89,7 +89,10 @@ mod tests {
     fn parses_specs() {
         assert_eq!(
             parse("store.put.flush:0.5, *:0.01,bad,x:2,y:0"),
-            vec![("store.put.flush".to_string(), 0.5), ("*".to_string(), 0.01)]
+            vec![
+                ("store.put.flush".to_string(), 0.5),
+                ("*".to_string(), 0.01)
+            ]
         );
     }
 

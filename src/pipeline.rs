@@ -4,6 +4,9 @@
 //! never blocks the independent one (an acknowledgement does not wait for
 //! GitHub).
 
+mod ack;
+mod filing;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -12,6 +15,7 @@ use crate::classify::classify;
 use crate::compose::Composer;
 use crate::config::Settings;
 use crate::effect::EffectError;
+use crate::failpoint;
 use crate::intake::Source;
 use crate::mailer::Mailer;
 use crate::normalize::{self, Opened};
@@ -123,6 +127,7 @@ impl Pipeline {
                 .await
             {
                 Ok(()) => {
+                    failpoint::hit("effect.archive.moved");
                     self.store.archive(&rec)?;
                     rec.state = crate::record::State::Archived;
                     tracing::info!(tracking_id = %rec.tracking_id, "archived");
@@ -139,19 +144,21 @@ impl Pipeline {
 
     fn classify(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
         let s = &self.settings.instance;
-        let kind = classify(
-            opened,
-            rec,
-            self.store.as_ref(),
-            &s.tracking_prefix,
-            &s.addresses,
-        )?;
+        let key = self.store.similarity_key()?;
+        let ctx = crate::classify::Context {
+            store: self.store.as_ref(),
+            prefix: &s.tracking_prefix,
+            own_addresses: &s.addresses,
+            dedupe: &self.settings.dedupe,
+            key: &key,
+        };
+        let decision = classify(opened, rec, &ctx)?;
+        let kind = decision.kind;
         rec.facts.encrypted = opened.is_encrypted();
         rec.facts.reply_address = opened.headers.reply_address();
         rec.facts.in_reply_to = opened.headers.in_reply_to.clone();
-        if !opened.text.is_empty() {
-            rec.facts.text_sha256 = Some(normalize::sha256_hex(opened.text.trim().as_bytes()));
-        }
+        rec.facts.text_sha256 = decision.text_sha256;
+        rec.facts.fingerprint = decision.fingerprint;
         rec.ack = match &kind {
             Kind::Automatic { reason } => Ack::Suppressed {
                 reason: format!("automatic mail: {reason}"),
@@ -171,87 +178,6 @@ impl Pipeline {
         };
         tracing::info!(tracking_id = %rec.tracking_id, kind = kind_name(&kind), encrypted = rec.facts.encrypted, "classified");
         rec.kind = Some(kind);
-        rec.state = rec.derived_state();
-        self.store.put(rec)
-    }
-
-    async fn file(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
-        let composer = self.composer();
-        let since = rec.received_at - ChronoDuration::days(1);
-        let result = match rec.kind.clone() {
-            Some(Kind::FollowUp { of }) => {
-                let root_issue = self.store.get(&of)?.and_then(|r| r.filing.map(|f| f.issue));
-                match root_issue {
-                    None => Err(EffectError::Transient(format!(
-                        "waiting for {of} to be filed"
-                    ))),
-                    Some(issue) => match self
-                        .tracker
-                        .find(&rec.tracking_id, Some(issue), since)
-                        .await
-                    {
-                        Ok(Some(f)) => Ok(f),
-                        Ok(None) => match composer.comment(rec, opened, issue) {
-                            Ok(draft) => self.tracker.comment(&draft).await,
-                            Err(e) => Err(EffectError::Permanent(e.to_string())),
-                        },
-                        Err(e) => Err(e),
-                    },
-                }
-            }
-            Some(Kind::New) | Some(Kind::Unreadable { .. }) => {
-                match self.tracker.find(&rec.tracking_id, None, since).await {
-                    Ok(Some(f)) => Ok(f),
-                    Ok(None) => match composer.issue(rec, opened) {
-                        Ok(draft) => self.tracker.create_issue(&draft).await,
-                        Err(e) => Err(EffectError::Permanent(e.to_string())),
-                    },
-                    Err(e) => Err(e),
-                }
-            }
-            _ => return Ok(()),
-        };
-        match result {
-            Ok(filing) => {
-                tracing::info!(tracking_id = %rec.tracking_id, issue = filing.issue, comment = ?filing.comment_id, "filed");
-                rec.filing = Some(filing);
-                record_success(&mut rec.file_attempts);
-            }
-            Err(e) => {
-                tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "filing failed");
-                record_failure(&mut rec.file_attempts, &e, Utc::now());
-            }
-        }
-        rec.state = rec.derived_state();
-        self.store.put(rec)
-    }
-
-    async fn acknowledge(&self, rec: &mut Record) -> Result<(), StoreError> {
-        let Some(to) = rec.facts.reply_address.clone() else {
-            rec.ack = Ack::Suppressed {
-                reason: "no reply address".into(),
-            };
-            return self.store.put(rec);
-        };
-        let composer = self.composer();
-        let result = match composer.ack(rec, &to) {
-            Ok(mail) => self.mailer.send(&mail).await.map(|_| mail.message_id),
-            Err(e) => Err(EffectError::Permanent(e)),
-        };
-        match result {
-            Ok(message_id) => {
-                tracing::info!(tracking_id = %rec.tracking_id, "acknowledged");
-                rec.ack = Ack::Sent {
-                    message_id,
-                    at: Utc::now(),
-                };
-                record_success(&mut rec.ack_attempts);
-            }
-            Err(e) => {
-                tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "acknowledgement failed");
-                record_failure(&mut rec.ack_attempts, &e, Utc::now());
-            }
-        }
         rec.state = rec.derived_state();
         self.store.put(rec)
     }

@@ -120,7 +120,9 @@ fn minhash(words: &[String], key: &[u8]) -> Vec<u32> {
             let (a, b) = coefficients(i);
             let min = shingles
                 .iter()
-                .map(|&x| ((u128::from(a) * u128::from(x) + u128::from(b)) % u128::from(PRIME)) as u64)
+                .map(|&x| {
+                    ((u128::from(a) * u128::from(x) + u128::from(b)) % u128::from(PRIME)) as u64
+                })
                 .min()
                 .unwrap_or(0);
             (min & 0xffff_ffff) as u32
@@ -136,9 +138,12 @@ pub fn fingerprint(text: &str, key: &[u8], min_words: usize, ignore: &[String]) 
     } else {
         Vec::new()
     };
+    let ignored = identifiers(&ignore.join("\n"));
     let mut identifiers: Vec<String> = identifiers(text)
         .into_iter()
-        .filter(|i| !ignore.iter().any(|x| x.eq_ignore_ascii_case(&i.value)))
+        .filter(|i| {
+            !ignored.contains(i) && !ignore.iter().any(|x| x.eq_ignore_ascii_case(&i.value))
+        })
         .map(|i| identifier_hash(&i, key))
         .collect();
     identifiers.sort();
@@ -149,9 +154,27 @@ pub fn fingerprint(text: &str, key: &[u8], min_words: usize, ignore: &[String]) 
     }
 }
 
-/// The stored form of an identifier.
+/// The stored form of an identifier: its kind, then a keyed hash.
 pub fn identifier_hash(i: &Identifier, key: &[u8]) -> String {
-    hex::encode(keyed(key, i.kind, &i.value).get(..16).unwrap_or_default())
+    format!(
+        "{}:{}",
+        i.kind,
+        hex::encode(keyed(key, i.kind, &i.value).get(..16).unwrap_or_default())
+    )
+}
+
+/// The identifiers in `text` that `other` also mentions, for showing in
+/// the tracker (the text is at hand there; the store keeps only hashes).
+pub fn shared_identifiers(text: &str, key: &[u8], other: &Fingerprint) -> Vec<Identifier> {
+    identifiers(text)
+        .into_iter()
+        .filter(|i| {
+            other
+                .identifiers
+                .binary_search(&identifier_hash(i, key))
+                .is_ok()
+        })
+        .collect()
 }
 
 /// Estimated Jaccard similarity of two signatures (0 when either is empty).
@@ -185,7 +208,20 @@ fn trim_token(t: &str) -> &str {
     t.trim_matches(|c: char| {
         matches!(
             c,
-            '.' | ',' | ';' | ':' | '!' | '?' | ')' | '(' | '[' | ']' | '<' | '>' | '"' | '\'' | '`'
+            '.' | ','
+                | ';'
+                | ':'
+                | '!'
+                | '?'
+                | ')'
+                | '('
+                | '['
+                | ']'
+                | '<'
+                | '>'
+                | '"'
+                | '\''
+                | '`'
         )
     })
 }
@@ -203,7 +239,7 @@ fn is_package_name(s: &str) -> bool {
 fn package(raw: &str) -> Option<String> {
     let raw = trim_token(raw);
     let cut = raw
-        .find(|c| matches!(c, '=' | '<' | '>' | '~' | '!' | '['))
+        .find(['=', '<', '>', '~', '!', '['])
         .unwrap_or(raw.len());
     let mut name = raw.get(..cut).unwrap_or(raw);
     // npm: "@scope/name@1.2" keeps the scope, drops the version.
@@ -329,7 +365,9 @@ mod tests {
             assert!(values.contains(&want), "{want:?} missing from {values:?}");
         }
         assert!(
-            !values.iter().any(|(k, v)| *k == "url" && *v == "example.org"),
+            !values
+                .iter()
+                .any(|(k, v)| *k == "url" && *v == "example.org"),
             "bare host kept: {values:?}"
         );
     }
@@ -354,6 +392,9 @@ mod tests {
         let b = fingerprint(text, b"key-b", 5, &[]);
         assert_eq!(a.minhash.len(), PERMUTATIONS);
         assert_ne!(a.minhash, b.minhash);
-        assert_eq!(text_similarity(&a, &fingerprint(text, b"key-a", 5, &[])), 1.0);
+        assert_eq!(
+            text_similarity(&a, &fingerprint(text, b"key-a", 5, &[])),
+            1.0
+        );
     }
 }

@@ -34,7 +34,7 @@ impl Composer<'_> {
             reason: String,
         }
         let (template, subject, root_id, reason) = match &record.kind {
-            Some(Kind::FollowUp { of }) => (
+            Some(Kind::FollowUp { of }) | Some(Kind::Resubmitted { of }) => (
                 "receipt.txt.j2",
                 format!("[{of}] Follow-up received"),
                 of.as_str(),

@@ -7,6 +7,7 @@
 //! directory. Other relative paths (state, Maildir, output directories,
 //! templates) resolve against the working directory.
 
+mod dedupe;
 pub mod duration;
 mod reader;
 mod sections;
@@ -14,6 +15,7 @@ mod sections;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use dedupe::DedupeSettings;
 use reader::Section;
 pub use reader::{Problem, Problems};
 pub use sections::*;
@@ -32,6 +34,7 @@ pub struct Settings {
     pub ack: AckSettings,
     pub limits: Limits,
     pub metrics: MetricsSettings,
+    pub dedupe: DedupeSettings,
 }
 
 /// The configuration could not be used; `problems` lists every reason.
@@ -194,6 +197,7 @@ impl Settings {
         );
         let limits = Limits::read(root.section("limits", &mut problems), &mut problems);
         let metrics = MetricsSettings::read(root.section("metrics", &mut problems), &mut problems);
+        let dedupe = DedupeSettings::read(root.section("dedupe", &mut problems), &mut problems);
         root.finish(&mut problems);
 
         match (instance, source, openpgp, tracker, mailer, ack) {
@@ -214,6 +218,7 @@ impl Settings {
                 ack,
                 limits,
                 metrics,
+                dedupe,
             }),
             _ => Err(ConfigError {
                 problems: problems.0,

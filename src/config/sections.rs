@@ -635,6 +635,16 @@ pub struct AckSettings {
     pub response_window: Duration,
     pub disclosure_window: Duration,
     pub policy_url: String,
+    /// Send a short receipt for follow-ups and resubmissions.
+    pub followup_receipts: bool,
+    /// Also address each of our messages (in the same SMTP transaction) to
+    /// our first instance address, so that after a crash between the SMTP
+    /// server accepting a message and the state write, the copy arriving in
+    /// the watched mailbox proves it went out (see `pipeline::ack`).
+    pub sent_copy: bool,
+    /// How long to wait for that copy before concluding the message did not
+    /// go out and sending it again (same Message-ID).
+    pub sent_copy_wait: Duration,
 }
 
 impl AckSettings {
@@ -667,6 +677,9 @@ impl AckSettings {
         let disclosure_window =
             s.duration_or("disclosure_window", Duration::from_secs(90 * 86_400), p);
         let policy_url = s.string_or("policy_url", "https://jupyter.org/security", p);
+        let followup_receipts = s.bool_or("followup_receipts", true, p);
+        let sent_copy = s.bool_or("sent_copy", false, p);
+        let sent_copy_wait = s.duration_or("sent_copy_wait", Duration::from_secs(600), p);
         s.finish(p);
         Some(AckSettings {
             from: from?,
@@ -675,6 +688,9 @@ impl AckSettings {
             response_window,
             disclosure_window,
             policy_url,
+            followup_receipts,
+            sent_copy,
+            sent_copy_wait,
         })
     }
 }

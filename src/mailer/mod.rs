@@ -36,6 +36,17 @@ impl Mailer {
         }
     }
 
+    /// Sends `mail`, addressing it in the same transaction also to
+    /// `copy_to` (our own mailbox) when given: the server accepts the message
+    /// for both or for neither, so the copy's arrival proves the sending.
+    /// The outbox ignores `copy_to`: writing a message there is idempotent.
+    pub async fn send_copying(&self, mail: &Outgoing, copy_to: Option<&str>) -> Effect<()> {
+        match self {
+            Mailer::Smtp(m) => m.send_with_copy(mail, copy_to).await,
+            Mailer::Outbox(m) => m.send(mail),
+        }
+    }
+
     pub async fn check(&self) -> Effect<String> {
         match self {
             Mailer::Smtp(m) => m.check().await,

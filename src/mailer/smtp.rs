@@ -52,6 +52,12 @@ impl SmtpMailer {
     }
 
     pub async fn send(&self, mail: &Outgoing) -> Effect<()> {
+        self.send_with_copy(mail, None).await
+    }
+
+    /// Sends to the reporter and, as a second envelope recipient of the same
+    /// transaction (invisible in the headers), to `copy_to`.
+    pub async fn send_with_copy(&self, mail: &Outgoing, copy_to: Option<&str>) -> Effect<()> {
         let from = mail
             .envelope_from
             .parse()
@@ -59,7 +65,13 @@ impl SmtpMailer {
         let to = mail.envelope_to.parse().map_err(|_| {
             EffectError::Permanent("the reporter's address is not valid for SMTP".into())
         })?;
-        let envelope = Envelope::new(Some(from), vec![to])
+        let mut recipients = vec![to];
+        if let Some(copy) = copy_to {
+            recipients.push(copy.parse().map_err(|_| {
+                EffectError::Permanent("our copy address is not valid for SMTP".into())
+            })?);
+        }
+        let envelope = Envelope::new(Some(from), recipients)
             .map_err(|e| EffectError::Permanent(format!("envelope: {e}")))?;
         match self.transport.send_raw(&envelope, &mail.formatted).await {
             Ok(_) => Ok(()),

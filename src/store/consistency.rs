@@ -91,7 +91,8 @@ pub(super) fn check(s: &SledStore, repair: bool) -> Result<Consistency, StoreErr
         if matches!(rec.ack, Ack::Sending { .. }) {
             c.unknown_acks.push(id.clone());
         }
-        if !has_raw && !(rec.filing_done() && rec.kind.is_some()) {
+        let resumable = has_raw || (rec.filing_done() && rec.kind.is_some());
+        if !resumable {
             c.problems.push(format!(
                 "{id}: raw message missing before it was filed; the message stays in the mailbox"
             ));
@@ -143,7 +144,11 @@ pub(super) fn check(s: &SledStore, repair: bool) -> Result<Consistency, StoreErr
                 } else {
                     Ok(())
                 };
-                fix(&mut c, format!("{name} entry points to missing {}", text(&v)), r);
+                fix(
+                    &mut c,
+                    format!("{name} entry points to missing {}", text(&v)),
+                    r,
+                );
             }
         }
     }
@@ -155,7 +160,11 @@ pub(super) fn check(s: &SledStore, repair: bool) -> Result<Consistency, StoreErr
             } else {
                 Ok(())
             };
-            fix(&mut c, format!("raw bytes without a record: {}", text(&k)), r);
+            fix(
+                &mut c,
+                format!("raw bytes without a record: {}", text(&k)),
+                r,
+            );
         }
     }
     for (year, max) in max_seq {
@@ -184,6 +193,30 @@ pub(super) fn check(s: &SledStore, repair: bool) -> Result<Consistency, StoreErr
     if repair && c.repaired > 0 {
         s.flush()?;
     }
+    Ok(c)
+}
+
+/// Runs the check with repair at start-up and logs what it found (counts
+/// and tracking IDs only). Unfinished records are resumed by the pipeline.
+pub fn at_startup(store: &dyn super::Store) -> Result<Consistency, StoreError> {
+    let c = store.check(true)?;
+    for p in &c.problems {
+        tracing::warn!(problem = %p, "state store inconsistency");
+    }
+    if c.unrepaired() > 0 {
+        tracing::error!(
+            unrepaired = c.unrepaired(),
+            "state store has problems it could not repair; see the warnings above"
+        );
+    }
+    tracing::info!(
+        records = c.records,
+        unfinished = c.unfinished,
+        unknown_acks = c.unknown_acks.len(),
+        problems = c.problems.len(),
+        repaired = c.repaired,
+        "state store checked"
+    );
     Ok(c)
 }
 

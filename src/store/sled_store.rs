@@ -225,13 +225,11 @@ impl Store for SledStore {
         }
         let fresh = random_key()?;
         // Two processes cannot hold the store; compare-and-swap anyway.
-        let _ = self.meta.compare_and_swap(KEY, None as Option<&[u8]>, Some(fresh.as_slice()))?;
-        self.flush()?;
-        Ok(self
+        let _ = self
             .meta
-            .get(KEY)?
-            .map(|k| k.to_vec())
-            .unwrap_or(fresh))
+            .compare_and_swap(KEY, None as Option<&[u8]>, Some(fresh.as_slice()))?;
+        self.flush()?;
+        Ok(self.meta.get(KEY)?.map(|k| k.to_vec()).unwrap_or(fresh))
     }
 
     fn check(&self, repair: bool) -> Result<Consistency, StoreError> {

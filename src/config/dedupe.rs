@@ -1,0 +1,51 @@
+//! `[dedupe]`: how related reports are recognised (see [`crate::similarity`]).
+
+use super::reader::{Problems, Section};
+
+#[derive(Debug, Clone)]
+pub struct DedupeSettings {
+    /// Estimated Jaccard similarity of word 3-shingles, in percent, from
+    /// which two report texts count as near-identical.
+    pub similar_text_percent: u8,
+    /// Texts with fewer words are not compared by text (identifiers still are).
+    pub min_words: usize,
+    /// Link reports that share a CVE/GHSA ID, package or URL.
+    pub link_identifiers: bool,
+    /// Identifiers never linked on (e.g. our policy URL), as written in reports.
+    pub ignore_identifiers: Vec<String>,
+}
+
+impl Default for DedupeSettings {
+    fn default() -> Self {
+        DedupeSettings {
+            similar_text_percent: 60,
+            min_words: 20,
+            link_identifiers: true,
+            ignore_identifiers: Vec::new(),
+        }
+    }
+}
+
+impl DedupeSettings {
+    pub fn similar_text(&self) -> f64 {
+        f64::from(self.similar_text_percent) / 100.0
+    }
+
+    pub(super) fn read(mut s: Section, p: &mut Problems) -> DedupeSettings {
+        let d = DedupeSettings::default();
+        let settings = DedupeSettings {
+            similar_text_percent: s
+                .opt_integer("similar_text_percent", 1..=100, p)
+                .and_then(|v| u8::try_from(v).ok())
+                .unwrap_or(d.similar_text_percent),
+            min_words: s
+                .opt_integer("min_words", 3..=100_000, p)
+                .and_then(|v| usize::try_from(v).ok())
+                .unwrap_or(d.min_words),
+            link_identifiers: s.bool_or("link_identifiers", d.link_identifiers, p),
+            ignore_identifiers: s.string_list("ignore_identifiers", p).unwrap_or_default(),
+        };
+        s.finish(p);
+        settings
+    }
+}
