@@ -13,6 +13,8 @@
 //! says. `tests/log_secrecy.rs` runs the whole pipeline with everything else
 //! at trace and looks for the secrets in the output.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -78,6 +80,7 @@ pub fn init() {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::io::stderr)
+                    .with_ansi(std::io::stderr().is_terminal())
                     .with_target(true),
             )
             .try_init();

@@ -51,6 +51,14 @@ pub fn global() -> &'static Metrics {
     &GLOBAL
 }
 
+/// Passes a tracker call's result through, counting its failure.
+pub fn tracker_result<T>(r: crate::effect::Effect<T>) -> crate::effect::Effect<T> {
+    if let Err(e) = &r {
+        global().tracker_error(e);
+    }
+    r
+}
+
 /// What the health check says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {

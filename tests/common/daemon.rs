@@ -16,6 +16,12 @@ pub fn binary() -> &'static str {
 impl Daemon {
     /// Starts `secintake run` on `config`; extra args follow `run`.
     pub fn start(config: &Path, log: PathBuf, args: &[&str]) -> Daemon {
+        Self::start_env(config, log, args, &[])
+    }
+
+    /// Like `start`, with extra environment (set after the defaults, so
+    /// `SECINTAKE_LOG` here wins).
+    pub fn start_env(config: &Path, log: PathBuf, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -32,6 +38,7 @@ impl Daemon {
                 std::env::var("SECINTAKE_TEST_LOG").unwrap_or_else(|_| "debug".into()),
             )
             .env_remove("JOURNAL_STREAM")
+            .envs(env.iter().copied())
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
             .spawn()
@@ -50,7 +57,7 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn signal(&self, sig: &str) {
+    pub fn signal(&self, sig: &str) {
         let _ = Command::new("kill")
             .arg(format!("-{sig}"))
             .arg(self.pid().to_string())
