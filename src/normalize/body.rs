@@ -139,8 +139,16 @@ impl Context<'_> {
                     plain,
                     true,
                 ));
-                return;
+            } else {
+                // Listed with its size and hash; the ciphertext itself is
+                // never filed.
+                let mut withheld =
+                    Attachment::new(name, "application/pgp-encrypted".into(), Vec::new(), false);
+                withheld.size = data.len() as u64;
+                withheld.sha256 = super::sha256_hex(data);
+                self.push_attachment(withheld);
             }
+            return;
         }
         self.push_attachment(Attachment::new(name, ct, data.to_vec(), false));
     }

@@ -16,10 +16,15 @@ pub(super) fn content_type(part: &MessagePart<'_>) -> String {
 }
 
 /// The RFC 3156 control part (`Version: 1`), which carries no data.
+/// Some clients label other data `application/pgp-encrypted` too (mutt's
+/// attached keys), so only a short `Version:` part counts.
 pub(super) fn is_control_part(part: &MessagePart<'_>) -> bool {
+    let data = part.contents();
     content_type(part) == "application/pgp-encrypted"
-        && !contains(part.contents(), ARMOR_BEGIN.as_bytes())
-        && !looks_binary_openpgp(part.contents())
+        && data.len() < 256
+        && contains(data, b"Version")
+        && !contains(data, ARMOR_BEGIN.as_bytes())
+        && !looks_binary_openpgp(data)
 }
 
 pub(super) fn contains(hay: &[u8], needle: &[u8]) -> bool {

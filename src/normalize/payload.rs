@@ -85,6 +85,9 @@ impl Context<'_> {
                     }
                 }
                 self.opened.signature = verify::combine(&self.opened.signature, signature);
+                for note in &d.notes {
+                    self.note(note.clone());
+                }
                 if !d.encrypted {
                     self.note(format!(
                         "an OpenPGP part ({format}) was not encrypted; its content is shown as is"

@@ -41,6 +41,8 @@ pub struct Decrypted {
     /// The data had an encryption layer. `false` for OpenPGP data that was
     /// only signed or compressed: its content is not confidential.
     pub encrypted: bool,
+    /// Things worth telling the coordinators (leniency applied).
+    pub notes: Vec<String>,
 }
 
 /// Why a message could not be decrypted; safe to show and to file.
@@ -202,7 +204,30 @@ impl Helper<'_> {
 
 /// Decrypts `ciphertext` (binary or ASCII-armoured). `extra_certs` are
 /// certificates at hand for signature checks (attached keys, Autocrypt).
+/// Session-key packets with non-canonical MPIs, which GnuPG accepts, are
+/// re-encoded and tried again (see [`super::repair`]).
 pub fn decrypt(
+    keyring: &Keyring,
+    ciphertext: &[u8],
+    extra_certs: &[Cert],
+    max_output: u64,
+) -> Result<Decrypted, Undecryptable> {
+    match decrypt_once(keyring, ciphertext, extra_certs, max_output) {
+        Err(e) if e.reason.contains("Malformed MPI") => {
+            let Some(fixed) = super::repair::repair_pkesk_mpis(ciphertext) else {
+                return Err(e);
+            };
+            let mut d = decrypt_once(keyring, &fixed, extra_certs, max_output)?;
+            d.notes.push(
+                "the session-key packet had a non-canonical MPI (accepted as GnuPG does)".into(),
+            );
+            Ok(d)
+        }
+        other => other,
+    }
+}
+
+fn decrypt_once(
     keyring: &Keyring,
     ciphertext: &[u8],
     extra_certs: &[Cert],
@@ -259,6 +284,7 @@ pub fn decrypt(
         key_used: t.key_used.clone().unwrap_or_default(),
         signature: t.signature.clone().unwrap_or(SignatureStatus::Unsigned),
         encrypted: t.encrypted,
+        notes: Vec::new(),
     })
 }
 

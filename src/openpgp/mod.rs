@@ -4,6 +4,7 @@
 pub mod decrypt;
 pub mod keyring;
 pub mod lint;
+pub mod repair;
 pub mod verify;
 
 pub use decrypt::{decrypt, Decrypted, SignatureStatus, Undecryptable};
