@@ -124,11 +124,7 @@ impl Composer<'_> {
         if char_len(&whole) <= BUDGET {
             return Ok((format!("{marker}\n{whole}"), Vec::new()));
         }
-        let mut blocks = Vec::new();
-        if !opened.text.trim().is_empty() {
-            blocks.extend(fence_chunks(&opened.text, BLOCK_BUDGET));
-        }
-        blocks.append(&mut view.inline_attachments);
+        let inline = std::mem::take(&mut view.inline_attachments);
         view.text = String::new();
         view.continued = true;
         let mut head = self.templates.render(template, &view)?;
@@ -141,6 +137,18 @@ impl Composer<'_> {
             view.more_attachments = overflow.len();
             head = self.templates.render(template, &view)?;
         }
+        // The text starts in the issue, in the room the head leaves.
+        let room = if overflow.is_empty() {
+            BUDGET.saturating_sub(char_len(&head) + 4)
+        } else {
+            0
+        };
+        let first = if room >= 1000 { room } else { BLOCK_BUDGET };
+        let mut blocks = Vec::new();
+        if !opened.text.trim().is_empty() {
+            blocks.extend(fence_chunks(&opened.text, first, BLOCK_BUDGET));
+        }
+        blocks.extend(inline);
         let lines: Vec<String> = overflow.iter().map(attachment_line).collect();
         let mut list_blocks = Vec::new();
         for chunk in lines.chunks(100) {

@@ -132,7 +132,7 @@ fn link(f: &StoredFile) -> String {
                     .chars()
                     .any(|c| c.is_whitespace() || "()<>[]`\\\"'".contains(c)) =>
         {
-            format!("[{}]({u})", f.path)
+            format!("[`{}`]({u})", f.path)
         }
         _ => format!("`{}`", f.path),
     }

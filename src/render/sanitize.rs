@@ -70,14 +70,15 @@ pub fn fence(text: &str) -> String {
 }
 
 /// `text` as fenced blocks of at most `budget` characters each (fences
-/// included), split at line ends where possible. `budget` must exceed 64.
-pub fn fence_chunks(text: &str, budget: usize) -> Vec<String> {
-    let budget = budget.max(64);
+/// included; the first at most `first`), split at line ends where possible.
+/// Budgets below 64 count as 64.
+pub fn fence_chunks(text: &str, first: usize, budget: usize) -> Vec<String> {
     let text = clean_text(text);
     let chars: Vec<char> = text.trim_end_matches('\n').chars().collect();
     let mut out = Vec::new();
     let mut rest: &[char] = &chars;
     while !rest.is_empty() {
+        let budget = if out.is_empty() { first } else { budget }.max(64);
         // Worst case a fence is as long as the chunk (one long run), so a
         // chunk of a third of the budget always fits; try larger first.
         let mut take = rest.len().min(budget - 16);
@@ -205,7 +206,8 @@ mod tests {
     #[test]
     fn chunks_fit_and_keep_every_character() {
         let text = format!("{}\n{}\n", "a".repeat(5000), "`".repeat(3000));
-        let chunks = fence_chunks(&text, 1000);
+        let chunks = fence_chunks(&text, 700, 1000);
+        assert!(char_len(&chunks[0]) <= 700);
         assert!(chunks.iter().all(|c| char_len(c) <= 1000));
         let inner: String = chunks
             .iter()
