@@ -34,9 +34,14 @@ use crate::store::StoreError;
 impl Pipeline {
     /// Whether our copy of a message with this Message-ID has come back.
     fn copy_arrived(&self, rec: &Record, message_id: &str) -> Result<bool, StoreError> {
+        // The index holds Message-IDs as parsed: without angle brackets.
+        let bare = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
         Ok(self
             .store
-            .by_message_id(message_id)?
+            .by_message_id(bare)?
             .is_some_and(|t| t != rec.tracking_id))
     }
 
@@ -75,6 +80,7 @@ impl Pipeline {
         if let Ack::Sending { message_id, since } = rec.ack.clone() {
             if self.copy_arrived(rec, &message_id)? {
                 tracing::info!(tracking_id = %rec.tracking_id, "acknowledgement confirmed by its copy");
+                crate::metrics::global().acknowledged(rec.received_at, since, rec.respond_by);
                 rec.ack = Ack::Sent {
                     message_id,
                     at: since,
@@ -110,14 +116,17 @@ impl Pipeline {
         match result {
             Ok(()) => {
                 tracing::info!(tracking_id = %rec.tracking_id, "acknowledged");
+                let at = Utc::now();
+                crate::metrics::global().acknowledged(rec.received_at, at, rec.respond_by);
                 rec.ack = Ack::Sent {
                     message_id: mail.message_id,
-                    at: Utc::now(),
+                    at,
                 };
                 record_success(&mut rec.ack_attempts);
             }
             Err(e) => {
                 tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "acknowledgement failed");
+                crate::metrics::global().mailer_error(&e);
                 rec.ack = Ack::Pending;
                 record_failure(&mut rec.ack_attempts, &e, Utc::now());
             }
