@@ -19,6 +19,8 @@ pub struct Report {
     pub config: Vec<String>,
     /// Reachability problems: exit code 1.
     pub connectivity: Vec<String>,
+    /// Advice that does not stop the daemon (key lint): exit code unchanged.
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -76,6 +78,37 @@ fn sample_opened() -> Opened {
         raw_size: 0,
         raw_sha256: String::new(),
     }
+}
+
+/// Key lint: the configured secret keys and the published key files,
+/// against `instance.addresses`. Findings are warnings: an old key must keep
+/// receiving reports while its successor is rolled out.
+fn lint_keys(settings: &Settings, keyring: Option<&Keyring>, report: &mut Report) {
+    use crate::openpgp::{keyring::read_certs, lint};
+    let addresses = &settings.instance.addresses;
+    let mut findings = Vec::new();
+    if let Some(k) = keyring {
+        findings.extend(lint::lint_certs(k.certs(), addresses));
+    }
+    for path in &settings.openpgp.published_keys {
+        match read_certs(path) {
+            Ok(certs) => {
+                findings.extend(lint::lint_certs(&certs, addresses).into_iter().map(|f| {
+                    lint::Finding {
+                        message: format!("{} (published in {})", f.message, path.display()),
+                        ..f
+                    }
+                }))
+            }
+            Err(e) => report.config.push(format!("openpgp.published_keys: {e}")),
+        }
+    }
+    if findings.is_empty() {
+        report.ok.push("key lint: no findings".into());
+    }
+    report
+        .warnings
+        .extend(findings.iter().map(|f| format!("key lint: {f}")));
 }
 
 /// Renders every template with sample data.
@@ -143,6 +176,7 @@ pub async fn run(settings: &Settings, connectivity: bool) -> Report {
         }
     };
     check_templates(settings, keyring.as_ref(), &mut report);
+    lint_keys(settings, keyring.as_ref(), &mut report);
     if !connectivity {
         return report;
     }

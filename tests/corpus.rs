@@ -221,3 +221,54 @@ fn corpus_decrypts_with_every_key_at_once() {
     assert!(t.failed.is_empty(), "{} wrong: {:#?}", t.failed.len(), t.failed);
     assert_eq!(t.passed, 105 - UNSUPPORTED.len());
 }
+
+/// The permissively licensed copies in tests/data (see tests/data/SOURCES),
+/// each with its expected report as golden JSON beside it. Runs without the
+/// shared corpus. `UPDATE_GOLDEN=1` rewrites the JSON; a mismatch leaves
+/// `NAME.json.failed` beside it to diff.
+#[test]
+fn golden_reports_of_the_copies_in_tests_data() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut certs = Vec::new();
+    let mut keys: Vec<_> = std::fs::read_dir(data.join("keys"))
+        .expect("tests/data/keys")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    keys.sort();
+    for k in &keys {
+        certs.extend(support::read_certs(k));
+    }
+    let keyring = Keyring::from_certs(certs, None, true)
+        .expect("keyring")
+        .with_passwords(vec![secintake::secret::Secret::new("secret".into())]);
+    let mut emls: Vec<_> = std::fs::read_dir(data.join("eml"))
+        .expect("tests/data/eml")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    emls.sort();
+    let update = std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1");
+    let mut mismatched = Vec::new();
+    for eml in &emls {
+        let raw = std::fs::read(eml).expect("eml");
+        let opened = support::open(&keyring, &raw);
+        let json = serde_json::to_string_pretty(&opened).expect("json") + "\n";
+        let golden = eml.with_extension("json");
+        let failed = eml.with_extension("json.failed");
+        if update {
+            std::fs::write(&golden, &json).expect("write golden");
+            continue;
+        }
+        let want = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|_| panic!("{} missing: run with UPDATE_GOLDEN=1", golden.display()));
+        if want == json {
+            let _ = std::fs::remove_file(&failed);
+        } else {
+            std::fs::write(&failed, &json).expect("write .failed");
+            mismatched.push(eml.display().to_string());
+        }
+    }
+    println!("golden: {} messages, {} mismatched", emls.len(), mismatched.len());
+    assert!(mismatched.is_empty(), "differ from golden JSON: {mismatched:#?}");
+    assert_eq!(emls.len(), 16, "messages in tests/data/eml");
+}
