@@ -29,7 +29,7 @@ fn main() {
         let outcome = opened.unreadable_reason().unwrap_or_else(|| "read".into());
         times.push((took, row.file.clone(), outcome));
     }
-    times.sort_by(|a, b| b.0.cmp(&a.0));
+    times.sort_by_key(|t| std::cmp::Reverse(t.0));
     let total: std::time::Duration = times.iter().map(|t| t.0).sum();
     println!("{} hostile inputs in {:.2?}; slowest:", times.len(), total);
     for (took, file, outcome) in times.iter().take(5) {

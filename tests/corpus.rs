@@ -12,10 +12,7 @@ use support::{squash, Expected, Row};
 
 /// Messages that gpg decrypts and that we knowingly do not, with the reason.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "thunderbird-comm-central/rc-openpgp-aead.eml",
-        V5_AEAD,
-    ),
+    ("thunderbird-comm-central/rc-openpgp-aead.eml", V5_AEAD),
     ("rnp/test_messages/message.txt.enc-malf-1", V5_AEAD_MPI),
     ("rnp/test_messages/message.txt.enc-malf-2", V5_AEAD_MPI),
     ("rnp/test_messages/message.txt.enc-malf-3", V5_AEAD_MPI),
@@ -69,7 +66,10 @@ fn check(row: &Row, exp: Option<&Expected>, o: &Opened) -> Vec<String> {
         wrong.push(format!("not decrypted: {:?}", o.unreadable_reason()));
         return wrong;
     }
-    let failed_payload = o.notes.iter().find(|n| n.contains("could not be decrypted"));
+    let failed_payload = o
+        .notes
+        .iter()
+        .find(|n| n.contains("could not be decrypted"));
     if let (Some(note), Some(exp)) = (failed_payload, exp) {
         // gpg counted every outer payload as decrypted; an inner one
         // encrypted to a stranger (counted by neither) may fail.
@@ -102,9 +102,10 @@ fn check(row: &Row, exp: Option<&Expected>, o: &Opened) -> Vec<String> {
         }
     }
     for name in &exp.attachments {
-        let found = o.attachments.iter().any(|a| {
-            a.name == *name || (a.decrypted && a.name == strip_encrypted_suffix(name))
-        });
+        let found = o
+            .attachments
+            .iter()
+            .any(|a| a.name == *name || (a.decrypted && a.name == strip_encrypted_suffix(name)));
         let as_signature =
             is_signature_part(name) && !matches!(o.signature, SignatureStatus::Unsigned);
         if !found && !as_signature {
@@ -124,7 +125,10 @@ fn check(row: &Row, exp: Option<&Expected>, o: &Opened) -> Vec<String> {
         wrong.push(format!("gpg: good signature; here {:?}", o.signature));
     }
     if row.decrypts.contains("not verifiable")
-        && !matches!(o.signature, SignatureStatus::UnknownSigner { .. } | SignatureStatus::Valid { .. })
+        && !matches!(
+            o.signature,
+            SignatureStatus::UnknownSigner { .. } | SignatureStatus::Valid { .. }
+        )
     {
         wrong.push(format!("gpg: signer unknown; here {:?}", o.signature));
     }
@@ -174,9 +178,11 @@ fn run(label: &str, keys: Keys<'_>) -> Option<Tally> {
             (true, Some(_)) => tally
                 .failed
                 .push(format!("{}: listed as unsupported but works", row.file)),
-            (false, None) => tally
-                .failed
-                .push(format!("{} ({}): {}", row.file, row.kind, wrong.join("; "))),
+            (false, None) => {
+                tally
+                    .failed
+                    .push(format!("{} ({}): {}", row.file, row.kind, wrong.join("; ")))
+            }
         }
     }
     let total = rows.iter().filter(|r| r.expect_decrypt()).count();
@@ -204,7 +210,12 @@ fn corpus_decrypts_with_the_keys_each_row_names() {
     let Some(t) = run("row keys", Keys::PerRow) else {
         return;
     };
-    assert!(t.failed.is_empty(), "{} wrong: {:#?}", t.failed.len(), t.failed);
+    assert!(
+        t.failed.is_empty(),
+        "{} wrong: {:#?}",
+        t.failed.len(),
+        t.failed
+    );
     assert_eq!(t.unsupported, UNSUPPORTED.len());
     assert_eq!(t.passed, 105 - UNSUPPORTED.len());
 }
@@ -218,7 +229,12 @@ fn corpus_decrypts_with_every_key_at_once() {
     let Some(t) = run("all keys", Keys::All(&keyring)) else {
         return;
     };
-    assert!(t.failed.is_empty(), "{} wrong: {:#?}", t.failed.len(), t.failed);
+    assert!(
+        t.failed.is_empty(),
+        "{} wrong: {:#?}",
+        t.failed.len(),
+        t.failed
+    );
     assert_eq!(t.passed, 105 - UNSUPPORTED.len());
 }
 
@@ -268,7 +284,14 @@ fn golden_reports_of_the_copies_in_tests_data() {
             mismatched.push(eml.display().to_string());
         }
     }
-    println!("golden: {} messages, {} mismatched", emls.len(), mismatched.len());
-    assert!(mismatched.is_empty(), "differ from golden JSON: {mismatched:#?}");
+    println!(
+        "golden: {} messages, {} mismatched",
+        emls.len(),
+        mismatched.len()
+    );
+    assert!(
+        mismatched.is_empty(),
+        "differ from golden JSON: {mismatched:#?}"
+    );
     assert_eq!(emls.len(), 16, "messages in tests/data/eml");
 }

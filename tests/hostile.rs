@@ -53,9 +53,10 @@ fn problems(o: &Opened, limits: &Limits) -> Vec<String> {
         {
             p.push("unreadable report carries a base64 run".into());
         }
-        if o.attachments.iter().any(|a| {
-            !a.decrypted && a.content_type.contains("pgp-encrypted") && !a.data.is_empty()
-        }) {
+        if o.attachments
+            .iter()
+            .any(|a| !a.decrypted && a.content_type.contains("pgp-encrypted") && !a.data.is_empty())
+        {
             p.push("an undecrypted encrypted attachment keeps its ciphertext".into());
         }
     }
@@ -81,7 +82,9 @@ fn every_hostile_input_yields_a_bounded_report() {
     let mut failures = Vec::new();
     for row in &rows {
         let raw = support::message_bytes(&dir, row);
-        let result = catch_unwind(AssertUnwindSafe(|| normalize::open(&keyring, &raw, &limits)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            normalize::open(&keyring, &raw, &limits)
+        }));
         let Ok(opened) = result else {
             failures.push(format!("{}: PANIC", row.file));
             continue;
@@ -109,7 +112,10 @@ fn every_hostile_input_yields_a_bounded_report() {
             && row.kind.contains("openpgp-packet-vector")
             && opened.unreadable_reason().is_none()
         {
-            failures.push(format!("{}: gpg refuses it ({}), we read it", row.file, row.decrypts));
+            failures.push(format!(
+                "{}: gpg refuses it ({}), we read it",
+                row.file, row.decrypts
+            ));
         }
     }
     println!(
@@ -175,7 +181,10 @@ fn tighter_limits_bound_the_output() {
         .expect("row");
     let opened = normalize::open(&keyring, &support::message_bytes(&dir, huge), &limits);
     assert!(
-        opened.malformed.as_deref().is_some_and(|m| m.contains("header section")),
+        opened
+            .malformed
+            .as_deref()
+            .is_some_and(|m| m.contains("header section")),
         "{:?}",
         opened.malformed
     );
@@ -184,7 +193,11 @@ fn tighter_limits_bound_the_output() {
         let opened = normalize::open(&keyring, &support::message_bytes(&dir, row), &limits);
         let total: u64 =
             opened.text.len() as u64 + opened.attachments.iter().map(|a| a.size).sum::<u64>();
-        assert!(total <= (1 << 20) + opened.raw_size, "{}: {total} bytes", row.file);
+        assert!(
+            total <= (1 << 20) + opened.raw_size,
+            "{}: {total} bytes",
+            row.file
+        );
         ran += 1;
     }
     assert_eq!(ran, 79);

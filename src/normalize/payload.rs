@@ -128,10 +128,7 @@ impl Context<'_> {
 
 /// Starts with a header line (`Name: value`), as a MIME entity does.
 fn looks_like_mime(data: &[u8]) -> bool {
-    let line_end = data
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(data.len());
+    let line_end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
     let line = data.get(..line_end).unwrap_or(&[]);
     match line.iter().position(|&b| b == b':') {
         Some(colon) if colon > 0 => line

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use mail_parser::{Message, PartType};
 
 use super::body::Context;
-use super::locate::{content_type, contains};
+use super::locate::{contains, content_type};
 use crate::openpgp::verify;
 
 const KEY_BLOCK: &[u8] = b"-----BEGIN PGP PUBLIC KEY BLOCK-----";

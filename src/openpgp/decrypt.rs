@@ -100,7 +100,9 @@ impl VerificationHelper for Helper<'_> {
     }
 }
 
-pub(crate) fn classify_verification_error(e: &openpgp::parse::stream::VerificationError) -> SignatureStatus {
+pub(crate) fn classify_verification_error(
+    e: &openpgp::parse::stream::VerificationError,
+) -> SignatureStatus {
     use openpgp::parse::stream::VerificationError as V;
     match e {
         V::MissingKey { sig } => SignatureStatus::UnknownSigner {

@@ -156,9 +156,8 @@ pub fn lint_cert(cert: &Cert, addresses: &[String]) -> Vec<Finding> {
             if let Ok(uid) = vc.primary_userid() {
                 let sig = uid.binding_signature();
                 match sig.preferred_symmetric_algorithms() {
-                    None | Some([]) => out.push(
-                        "states no preferred ciphers: senders must fall back to 3DES".into(),
-                    ),
+                    None | Some([]) => out
+                        .push("states no preferred ciphers: senders must fall back to 3DES".into()),
                     Some(_) => {}
                 }
                 let seipd = sig
@@ -226,8 +225,5 @@ pub fn lint_cert(cert: &Cert, addresses: &[String]) -> Vec<Finding> {
 
 /// Lints every certificate in a list.
 pub fn lint_certs(certs: &[Cert], addresses: &[String]) -> Vec<Finding> {
-    certs
-        .iter()
-        .flat_map(|c| lint_cert(c, addresses))
-        .collect()
+    certs.iter().flat_map(|c| lint_cert(c, addresses)).collect()
 }

@@ -43,7 +43,11 @@ fn header(data: &[u8]) -> Option<(u8, usize, usize)> {
             0 => Some((tag, 2, *data.get(1)? as usize)),
             1 => {
                 let b = data.get(1..3)?;
-                Some((tag, 3, u16::from_be_bytes([*b.first()?, *b.get(1)?]) as usize))
+                Some((
+                    tag,
+                    3,
+                    u16::from_be_bytes([*b.first()?, *b.get(1)?]) as usize,
+                ))
             }
             2 => {
                 let b = data.get(1..5)?;

@@ -139,8 +139,8 @@ pub fn row_keyring(dir: &Path, row: &Row) -> Option<Keyring> {
                 .filter(Cert::is_tsk),
         );
     }
-    let keyring = Keyring::from_certs(certs, Some(Secret::new(RNP_PASSWORD.into())), true)
-        .expect("keyring");
+    let keyring =
+        Keyring::from_certs(certs, Some(Secret::new(RNP_PASSWORD.into())), true).expect("keyring");
     Some(keyring.with_passwords(passwords))
 }
 
