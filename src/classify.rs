@@ -204,6 +204,7 @@ fn has_own_text_issue(r: &Record) -> bool {
 /// related earlier report.
 fn resemblance(
     record: &Record,
+    reporter: Option<String>,
     text_sha256: Option<&str>,
     fp: &Fingerprint,
     ctx: &Context<'_>,
@@ -214,7 +215,7 @@ fn resemblance(
             continue;
         }
         if text_sha256.is_some() && other.facts.text_sha256.as_deref() == text_sha256 {
-            if other.facts.reply_address == record.facts.reply_address {
+            if other.facts.reply_address.is_some() && other.facts.reply_address == reporter {
                 return Ok(Some(Kind::Resubmitted {
                     of: other.tracking_id,
                 }));
@@ -332,7 +333,13 @@ pub fn classify(
         return Ok(decide(Kind::Unreadable { reason }));
     }
     if let Some(fp) = &fingerprint {
-        if let Some(kind) = resemblance(record, text_sha256.as_deref(), fp, ctx)? {
+        if let Some(kind) = resemblance(
+            record,
+            opened.headers.reply_address(),
+            text_sha256.as_deref(),
+            fp,
+            ctx,
+        )? {
             return Ok(decide(kind));
         }
     }
