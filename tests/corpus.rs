@@ -295,3 +295,46 @@ fn golden_reports_of_the_copies_in_tests_data() {
     );
     assert_eq!(emls.len(), 16, "messages in tests/data/eml");
 }
+
+/// A session-key packet whose RSA MPI has a leading zero byte and a wrong
+/// bit count (what rnp's enc-malf vectors carry, and GnuPG accepts) is
+/// re-encoded and the message read; here on rnp's otherwise valid SEIPD
+/// vector, since the malformed ones also use GnuPG's v5 AEAD packet.
+#[test]
+fn non_canonical_mpi_in_the_session_key_packet_is_accepted() {
+    let Some(dir) = support::corpus_dir() else {
+        return;
+    };
+    let file = "rnp/test_messages/message.txt.enc-mdc";
+    let raw = std::fs::read(dir.join(file)).expect("vector");
+    // Old-format header 0x84 with a one-byte length, as gpg --list-packets shows.
+    assert_eq!(raw.first(), Some(&0x84));
+    let len = usize::from(raw[1]);
+    let body = &raw[2..2 + len];
+    let mut mangled_body = body[..10].to_vec();
+    mangled_body.extend_from_slice(&1040u16.to_be_bytes()); // wrong: 1024 + 16
+    mangled_body.push(0); // leading zero byte
+    mangled_body.extend_from_slice(&body[12..]);
+    let mut mangled = vec![0x84, u8::try_from(mangled_body.len()).expect("small")];
+    mangled.extend(mangled_body);
+    mangled.extend_from_slice(&raw[2 + len..]);
+
+    let row = support::manifest(&dir)
+        .into_iter()
+        .find(|r| r.file == file)
+        .expect("row");
+    let keyring = support::row_keyring(&dir, &row).expect("keyring");
+    let plain = support::open(&keyring, &support::wrap_pgp_mime(&raw));
+    let opened = support::open(&keyring, &support::wrap_pgp_mime(&mangled));
+    assert!(
+        matches!(opened.encryption, Encryption::Decrypted { .. }),
+        "{:?}",
+        opened.encryption
+    );
+    assert_eq!(opened.text, plain.text);
+    assert!(
+        opened.notes.iter().any(|n| n.contains("non-canonical MPI")),
+        "{:?}",
+        opened.notes
+    );
+}

@@ -215,7 +215,9 @@ pub fn decrypt(
     max_output: u64,
 ) -> Result<Decrypted, Undecryptable> {
     match decrypt_once(keyring, ciphertext, extra_certs, max_output) {
-        Err(e) if e.reason.contains("Malformed MPI") => {
+        // A bad MPI shows as "Malformed MPI" or, when its bit count overruns
+        // the packet, as an early end of data: both before any session key.
+        Err(e) if e.reason.starts_with("malformed OpenPGP data") => {
             let Some(fixed) = super::repair::repair_pkesk_mpis(ciphertext) else {
                 return Err(e);
             };
