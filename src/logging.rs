@@ -28,7 +28,7 @@ pub const SECRECY_CAPS: &[(&str, LevelFilter)] = &[
     // and every response it decodes (whole messages: plain report text).
     ("async_imap", LevelFilter::DEBUG),
     ("imap_proto", LevelFilter::DEBUG),
-    // sled traces write batches with their values: raw messages.
+    // sled traces write batches with their values (raw messages, as bytes).
     ("sled", LevelFilter::DEBUG),
     // lettre (if its `tracing` feature is ever switched on) logs the SMTP
     // dialogue, AUTH included.

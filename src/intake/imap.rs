@@ -299,6 +299,22 @@ impl ImapSource {
                 _ = shutdown.wait() => Wake::Shutdown,
             };
         };
+        // Mail announced while the pass was busy (an untagged EXISTS during
+        // FETCH or MOVE) is not announced again once IDLE starts (RFC 2177
+        // reports changes from then on): look before idling. Draining also
+        // keeps async-imap's bounded channel from filling and dropping news.
+        let mut announced = false;
+        while let Ok(r) = session.unsolicited_responses.try_recv() {
+            announced |= matches!(
+                r,
+                async_imap::types::UnsolicitedResponse::Exists(_)
+                    | async_imap::types::UnsolicitedResponse::Recent(1..)
+            );
+        }
+        if announced {
+            self.session = Some(session);
+            return Wake::NewMail;
+        }
         let mut handle = session.idle();
         if let Err(e) = handle.init().await {
             tracing::warn!(error = %e, "IMAP IDLE failed to start; reconnecting");
