@@ -177,6 +177,7 @@ impl Pipeline {
             },
         };
         tracing::info!(tracking_id = %rec.tracking_id, kind = kind_name(&kind), encrypted = rec.facts.encrypted, "classified");
+        crate::metrics::global().classified(&kind);
         rec.kind = Some(kind);
         rec.state = rec.derived_state();
         self.store.put(rec)

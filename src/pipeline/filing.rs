@@ -16,6 +16,7 @@ use super::{record_failure, record_success, Pipeline};
 use crate::compose::when;
 use crate::effect::{Effect, EffectError};
 use crate::failpoint;
+use crate::metrics::tracker_result;
 use crate::normalize::Opened;
 use crate::record::{Filing, Kind, Record};
 use crate::render::sanitize::code_span;
@@ -41,7 +42,7 @@ impl Pipeline {
     /// Creates a comment unless one with this marker is already there.
     async fn comment_once(&self, marker_id: &str, issue: u64, body: String) -> Effect<Filing> {
         let since = Utc::now() - ChronoDuration::days(30);
-        if let Some(f) = self.tracker.find(marker_id, Some(issue), since).await? {
+        if let Some(f) = tracker_result(self.tracker.find(marker_id, Some(issue), since).await)? {
             return Ok(f);
         }
         let draft = CommentDraft {
@@ -51,7 +52,7 @@ impl Pipeline {
             labels: Vec::new(),
             continuation: Vec::new(),
         };
-        self.tracker.comment(&draft).await
+        tracker_result(self.tracker.comment(&draft).await)
     }
 
     /// What links this record's text to `of`: the reason, and the shared
@@ -88,19 +89,29 @@ impl Pipeline {
                 self.related_reason(opened, of, reason)
             )
         });
-        tracker_filing::file_issue(&self.tracker, &self.composer(), rec, opened, since, |d| {
-            if let Some(n) = &note {
-                d.append(n);
-            }
-        })
-        .await
+        let filed =
+            tracker_filing::file_issue(&self.tracker, &self.composer(), rec, opened, since, |d| {
+                if let Some(n) = &note {
+                    d.append(n);
+                }
+            })
+            .await;
+        tracker_result(filed)
     }
 
     async fn file_follow_up(&self, rec: &Record, opened: &Opened, of: &str) -> Effect<Filing> {
         let issue = self.issue_of(of)?;
         let since = rec.received_at - ChronoDuration::days(1);
-        tracker_filing::file_comment(&self.tracker, &self.composer(), rec, opened, issue, since)
-            .await
+        let filed = tracker_filing::file_comment(
+            &self.tracker,
+            &self.composer(),
+            rec,
+            opened,
+            issue,
+            since,
+        )
+        .await;
+        tracker_result(filed)
     }
 
     async fn file_resubmission(&self, rec: &Record, opened: &Opened, of: &str) -> Effect<Filing> {
