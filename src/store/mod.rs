@@ -16,6 +16,8 @@
 
 pub mod consistency;
 mod sled_store;
+#[cfg(test)]
+mod tests;
 
 use chrono::{DateTime, Utc};
 
