@@ -21,10 +21,15 @@
 //! Message-ID), and the raw message stays in the store until the message is
 //! archived, so a crash at any point resumes without loss or duplicates.
 //! Records hold no plaintext: the text is decrypted again whenever needed.
+//! Acknowledgements have a durable send intent, resolved after a crash by a
+//! copy of the message sent in the same SMTP transaction (`pipeline::ack`);
+//! the chaos test (`tests/chaos.rs`) kills the daemon at random and at
+//! [`failpoint`]s and counts what was lost or doubled.
 //!
 //! Modules: [`config`] (TOML → [`config::Settings`], every problem at once),
 //! [`secret`], [`intake`], [`openpgp`], [`normalize`], [`classify`],
-//! [`pipeline`] (one record through the states), [`daemon`] (the loop),
+//! [`similarity`] (related reports), [`pipeline`] (one record through the
+//! states), [`daemon`] (the loop),
 //! [`tracker`], [`mailer`], [`render`] + [`compose`] (templates, sanitiser),
 //! [`status`], [`check`].
 
