@@ -267,3 +267,41 @@ fn sighup_reloads_templates_and_survives_a_broken_configuration() {
     assert_eq!(env.github.issues(REPO).len(), 3);
     assert!(daemon.terminate(STOP_BOUND).is_some_and(|s| s.success()));
 }
+
+#[test]
+fn status_works_while_the_daemon_runs_and_after_it_stopped() {
+    let Some(env) = Env::start(Options::default()) else {
+        return;
+    };
+    backlog(&env, 2);
+    let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
+    env.wait_mailbox(SECURITY, SECURITY_PW, "Processed", 2, WAIT);
+    let config = env.config.to_str().unwrap();
+    // The daemon holds the store; status answers from its snapshot.
+    let json = wait_until(WAIT, || {
+        let (code, out) = common::daemon::run_cli(&["--config", config, "status", "--json"]);
+        assert_eq!(code, 0, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        let archived = v["records"]
+            .as_array()
+            .is_some_and(|r| r.len() == 2 && r.iter().all(|r| r["state"] == "archived"));
+        archived.then_some(v)
+    })
+    .expect("status shows both reports archived");
+    assert_eq!(json["daemon"]["phase"], "running");
+    assert_eq!(json["daemon"]["pid"], daemon.pid());
+    let (code, out) = common::daemon::run_cli(&["--config", config, "status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("daemon: running, pid {}", daemon.pid())),
+        "{out}"
+    );
+    assert!(out.contains("2 record(s)"), "{out}");
+
+    assert!(daemon.terminate(STOP_BOUND).is_some_and(|s| s.success()));
+    // Stopped: status reads the store itself and says the daemon stopped.
+    let (code, out) = common::daemon::run_cli(&["--config", config, "status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("daemon: stopped"), "{out}");
+    assert!(out.contains("2 record(s)"), "{out}");
+}
