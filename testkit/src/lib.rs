@@ -9,4 +9,5 @@ pub mod github_fake;
 pub mod imap_client;
 pub mod ports;
 pub mod postfix;
+pub mod prism;
 pub mod require;

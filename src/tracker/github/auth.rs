@@ -7,14 +7,14 @@
 
 use std::time::Duration;
 
-use http::header::{HeaderName, ACCEPT};
+use http::header::ACCEPT;
 use octocrab::models::{AppId, InstallationId};
 use octocrab::service::middleware::retry::RetryConfig;
 use octocrab::Octocrab;
 
 use crate::config::{GithubAuth, GithubSettings};
 
-/// The REST API version this client is written against.
+/// The REST API version this client is written against (octocrab's).
 pub const API_VERSION: &str = "2022-11-28";
 
 pub fn client(settings: &GithubSettings) -> anyhow::Result<Octocrab> {
@@ -25,11 +25,9 @@ pub fn client(settings: &GithubSettings) -> anyhow::Result<Octocrab> {
         .add_retry_config(RetryConfig::None)
         .set_connect_timeout(Some(Duration::from_secs(10)))
         .set_read_timeout(Some(Duration::from_secs(30)))
-        .add_header(ACCEPT, "application/vnd.github+json".to_string())
-        .add_header(
-            HeaderName::from_static("x-github-api-version"),
-            API_VERSION.to_string(),
-        );
+        // octocrab 0.54 sends `X-GitHub-Api-Version: 2022-11-28` itself
+        // (API_VERSION; adding it again would send it twice) but no Accept.
+        .add_header(ACCEPT, "application/vnd.github+json".to_string());
     Ok(match &settings.auth {
         GithubAuth::Token(token) => builder
             .personal_token(token.expose().trim().to_string())

@@ -184,6 +184,7 @@ pub(crate) fn issues(st: &mut State, cx: &Ctx) -> Handled {
     let mut reply = Reply::ok(json!({
         "total_count": total,
         "incomplete_results": false,
+        "search_type": "lexical",
         "items": items,
     }));
     if let Some(link) = link {

@@ -1,0 +1,214 @@
+//! Contract test: the daemon's whole GitHub conversation — search, listing,
+//! labels (list, create, add), contents upload, issue, comments, continuation
+//! parts — goes through Stoplight Prism, which validates every request and
+//! every response against GitHub's official OpenAPI description
+//! (@octokit/openapi, nullable schemas made checkable first), with
+//! `--errors`: a violation turns into an error answer and a log line. The
+//! test demands zero violations and that each kind of call was made.
+//!
+//! Prism is installed by scripts/install-deps.sh; under CI=true a missing
+//! Prism fails the test.
+
+mod common;
+
+use std::time::Duration;
+
+use common::daemon::Daemon;
+use common::*;
+use secintake_testkit::prism::{have_prism, Prism};
+use secintake_testkit::require::require;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn encrypted_with_attachment(text: &str, attachment: &str) -> Vec<u8> {
+    let inner = format!(
+        "Content-Type: multipart/mixed; boundary=\"in\"; protected-headers=\"v1\"\r\nSubject: Token leak in the hub proxy\r\n\r\n--in\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n--in\r\nContent-Type: text/x-python; name=\"poc.py\"\r\nContent-Disposition: attachment; filename=\"poc.py\"\r\n\r\n{attachment}\r\n--in--\r\n"
+    );
+    let armored = mail::encrypt_armored(&team_public_key(), inner.as_bytes());
+    format!(
+        "From: Reporter <{REPORTER}>\r\nTo: {SECURITY}\r\nSubject: ...\r\nMessage-ID: <contract-1@example.test>\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\r\n{armored}\r\n--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn daemon_conversation_matches_githubs_openapi_description() {
+    if !require("prism (scripts/install-deps.sh)", have_prism()) {
+        return;
+    }
+    let Some(env) = Env::start(Options::default()) else {
+        return;
+    };
+    let prism = Prism::start(&env.github.url).expect("start prism");
+    // Point the daemon at Prism instead of the fake.
+    let config = std::fs::read_to_string(&env.config)
+        .unwrap()
+        .replace(&env.github.url, &prism.url);
+    std::fs::write(&env.config, config).unwrap();
+
+    let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
+    let snapshot = env.state_dir().join("status.json");
+    assert!(
+        wait_until(WAIT, || snapshot.exists().then_some(())).is_some(),
+        "daemon did not start:\n{}",
+        daemon.log_text()
+    );
+
+    // 1. An encrypted report with an attachment: search, list, labels,
+    //    contents upload, issue.
+    env.deliver(&encrypted_with_attachment(
+        "JupyterHub's proxy leaks the API token in a redirect.",
+        "import requests\nprint(requests.get('http://hub/api').text)\n",
+    ));
+    let issues = wait_until(WAIT, || {
+        let i = env.github.issues(REPO);
+        (!i.is_empty()).then_some(i)
+    })
+    .unwrap_or_else(|| panic!("no issue:\n{}\nprism:\n{}", daemon.log_text(), prism.log()));
+    let tracking_id = issues[0]
+        .title
+        .split(']')
+        .next()
+        .unwrap()
+        .trim_start_matches('[')
+        .to_string();
+
+    // 2. A long plain report: the body continues in comments.
+    let long = "step: the proxy forwards the Authorization header.\n".repeat(1800);
+    env.deliver(&mail::plain(
+        "bob@example.test",
+        "Header forwarding",
+        "<contract-2@example.test>",
+        &long,
+    ));
+    env.wait_issues(2, WAIT);
+
+    // 3. A follow-up to the first report: label + comment on its issue.
+    env.deliver(&mail::plain(
+        REPORTER,
+        &format!("Re: [{tracking_id}] Your security report was received"),
+        "<contract-3@example.test>",
+        "One more detail: it also happens with named servers.",
+    ));
+    let done = wait_until(WAIT, || {
+        let issues = env.github.issues(REPO);
+        let first = issues.first()?;
+        let second = issues.get(1)?;
+        (!first.comments.is_empty()
+            && first.labels.contains(&"follow-up".to_string())
+            && !second.comments.is_empty())
+        .then_some(issues)
+    });
+    let issues = done.unwrap_or_else(|| {
+        panic!(
+            "flow incomplete: {:?}\n{}\nprism:\n{}",
+            env.github.issues(REPO),
+            daemon.log_text(),
+            prism.log()
+        )
+    });
+    daemon.terminate(Duration::from_secs(20));
+
+    // What the fake holds is what the daemon meant to do.
+    let first = &issues[0];
+    for l in ["security-report", "needs-triage", "encrypted", "jupyterhub"] {
+        assert!(
+            first.labels.contains(&l.to_string()),
+            "{l}: {:?}",
+            first.labels
+        );
+    }
+    assert!(first.body.contains("reports/"), "attachment link");
+    let files = env.github.contents(REPO);
+    assert_eq!(files.len(), 1, "{:?}", files.keys());
+    let (path, data) = files.iter().next().unwrap();
+    assert!(path.starts_with(&format!("reports/{tracking_id}/01-poc.py")));
+    assert!(String::from_utf8_lossy(data).contains("requests.get"));
+    assert!(issues[1].comments[0].contains("part 2/"));
+
+    // Every call kind went through Prism...
+    let requests = env.github.requests();
+    let seen = |method: &str, tail: &str| {
+        requests
+            .iter()
+            .any(|r| r.method == method && r.path_only().ends_with(tail))
+    };
+    assert!(requests
+        .iter()
+        .any(|r| r.path.starts_with("/search/issues")));
+    assert!(seen("GET", "/issues"), "list issues");
+    assert!(seen("GET", "/labels"), "list labels");
+    assert!(seen("POST", "/labels"), "create label / add labels");
+    assert!(seen("POST", "/issues"), "create issue");
+    assert!(seen("POST", "/comments"), "create comment");
+    assert!(seen("GET", "/comments"), "list comments");
+    assert!(requests
+        .iter()
+        .any(|r| r.method == "PUT" && r.path.contains("/contents/reports/")));
+    for r in &requests {
+        assert_eq!(
+            r.header("accept"),
+            Some("application/vnd.github+json"),
+            "{}",
+            r.path
+        );
+        assert_eq!(
+            r.header("x-github-api-version"),
+            Some("2022-11-28"),
+            "{}",
+            r.path
+        );
+    }
+    // ...and Prism found nothing wrong with any of them.
+    let violations = prism.violations();
+    assert!(
+        violations.is_empty(),
+        "{} violation line(s) over {} requests:\n{}",
+        violations.len(),
+        requests.len(),
+        violations.join("\n")
+    );
+    assert!(
+        !daemon.log_text().contains("filing failed"),
+        "{}",
+        daemon.log_text()
+    );
+    eprintln!(
+        "contract: {} requests validated by Prism, 0 violations",
+        requests.len()
+    );
+
+    // The detector works: an issue without a title is a violation.
+    let status = raw_post(
+        &prism.url,
+        &format!("/repos/{REPO}/issues"),
+        r#"{"body": "no title"}"#,
+    );
+    assert_eq!(status, 422, "Prism let an invalid request through");
+    assert!(
+        wait_until(Duration::from_secs(5), || (!prism.violations().is_empty())
+            .then_some(()))
+        .is_some(),
+        "Prism's violation was not detected in its log:\n{}",
+        prism.log()
+    );
+}
+
+/// A minimal HTTP/1.1 POST; returns the status code.
+fn raw_post(base: &str, path: &str, body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {TOKEN}\r\nAccept: application/vnd.github+json\r\nX-GitHub-Api-Version: 2022-11-28\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
