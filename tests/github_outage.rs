@@ -40,8 +40,10 @@ fn outage_loses_nothing_delays_no_ack_and_files_in_order() {
     std::fs::write(&env.config, config).unwrap();
 
     // Phase 1: GitHub is down (502) until the test says otherwise.
-    env.github
-        .fail_until(Instant::now() + Duration::from_secs(3600), Fault::Status(502));
+    env.github.fail_until(
+        Instant::now() + Duration::from_secs(3600),
+        Fault::Status(502),
+    );
     let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
     let snapshot = env.state_dir().join("status.json");
     assert!(
@@ -138,4 +140,59 @@ fn outage_loses_nothing_delays_no_ack_and_files_in_order() {
         "outage: {REPORTS} acks during the outage; {outage_requests} requests reached GitHub during the 502 phase; {} during the 403 phase, each ≥ {RETRY_AFTER}s apart",
         limited.len()
     );
+}
+
+/// Permanent errors are not outages: a wrong token (401) or a repository
+/// that does not exist (404) is named by `check`, in the log, and in
+/// `status`, and nothing is filed or retried in a tight loop.
+#[test]
+fn permanent_errors_are_reported_by_check_log_and_status() {
+    let Some(env) = Env::start(Options::default()) else {
+        return;
+    };
+    let config = env.config.to_str().unwrap();
+
+    // 404: the configured repository does not exist.
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, text.replace(REPO, "jupyter/no-such-repo")).unwrap();
+    let (code, out) = common::daemon::run_cli(&["--config", config, "check"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("404"), "{out}");
+    assert!(
+        out.contains("repository does not exist or the credentials cannot see it"),
+        "{out}"
+    );
+
+    // 401: the token is wrong.
+    std::fs::write(&env.config, &text).unwrap();
+    std::fs::write(env.path("github-token"), "ghp_wrong_token").unwrap();
+    let (code, out) = common::daemon::run_cli(&["--config", config, "check"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("401"), "{out}");
+    assert!(out.contains("rejected the credentials"), "{out}");
+
+    // The daemon: the report is acknowledged, filing fails permanently,
+    // and status says why.
+    env.deliver(&mail::plain(
+        REPORTER,
+        "Token problem report",
+        "<perm-1@example.test>",
+        "The notebook server logs the API token at info level.",
+    ));
+    let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &["--once"]);
+    assert!(daemon.wait(WAIT).is_some(), "{}", daemon.log_text());
+    let log = daemon.log_text();
+    assert!(log.contains("rejected the credentials"), "{log}");
+    env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 1, WAIT);
+    let (_, status) = common::daemon::run_cli(&["--config", config, "status"]);
+    assert!(status.contains("401"), "{status}");
+    assert!(status.contains("rejected the credentials"), "{status}");
+    assert!(env.github.issues(REPO).is_empty());
+    let tries = env
+        .github
+        .requests()
+        .iter()
+        .filter(|r| !r.path.starts_with("/repos/jupyter/no-such-repo"))
+        .count();
+    assert!(tries <= 4, "{tries} requests with a rejected token");
 }
