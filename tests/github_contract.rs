@@ -212,3 +212,66 @@ fn raw_post(base: &str, path: &str, body: &str) -> u16 {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
 }
+
+/// GitHub App authentication against the fake: the daemon mints an
+/// installation token with its JWT, files with it, and when that token is
+/// revoked mid-run, mints a new one and files the next report without a
+/// restart (and without filing anything twice).
+#[test]
+fn github_app_installation_token_is_minted_and_refreshed() {
+    let Some(env) = Env::start(Options::default()) else {
+        return;
+    };
+    let key = env.path("app.pem");
+    let made = std::process::Command::new("openssl")
+        .args(["genrsa", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .output()
+        .expect("openssl");
+    assert!(made.status.success());
+    env.github.set_installation(777);
+    let config = std::fs::read_to_string(&env.config).unwrap().replace(
+        "token_file = \"github-token\"",
+        "app_id = 12345\ninstallation_id = 777\nprivate_key_file = \"app.pem\"",
+    );
+    std::fs::write(&env.config, config).unwrap();
+    let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
+    let snapshot = env.state_dir().join("status.json");
+    assert!(wait_until(WAIT, || snapshot.exists().then_some(())).is_some());
+
+    env.deliver(&mail::plain(
+        REPORTER,
+        "App auth report one",
+        "<app-1@example.test>",
+        "The terminal endpoint accepts a forged session cookie.",
+    ));
+    env.wait_issues(1, WAIT);
+    let minted = env.github.minted_tokens();
+    assert_eq!(minted.len(), 1, "one installation token minted");
+    env.github.revoke_token(&minted[0]);
+
+    env.deliver(&mail::plain(
+        REPORTER,
+        "App auth report two",
+        "<app-2@example.test>",
+        "Kernel restarts leak the connection file to other users.",
+    ));
+    let issues = wait_until(WAIT, || {
+        let i = env.github.issues(REPO);
+        (i.len() >= 2).then_some(i)
+    })
+    .unwrap_or_else(|| panic!("second issue not filed:\n{}", daemon.log_text()));
+    daemon.terminate(Duration::from_secs(20));
+    assert_eq!(issues.len(), 2);
+    assert_eq!(env.github.minted_tokens().len(), 2, "token refreshed once");
+    let used: Vec<String> = env
+        .github
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path_only().ends_with("/issues"))
+        .filter_map(|r| r.header("authorization").map(str::to_string))
+        .collect();
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert!(used[1].ends_with(&env.github.minted_tokens()[1]));
+}
