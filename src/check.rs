@@ -59,6 +59,7 @@ fn sample_record(kind: Kind) -> Record {
         respond_by: now + chrono::Duration::days(3),
         disclose_by: now + chrono::Duration::days(90),
         related_note: None,
+        watch: Default::default(),
     }
 }
 

@@ -142,6 +142,27 @@ pub struct Facts {
     pub fingerprint: Option<crate::similarity::Fingerprint>,
 }
 
+/// The response window's bookkeeping (see [`crate::reminders`]): each
+/// alert and reminder happens once, and the tracker is asked about a report
+/// only until a coordinator is seen at work on it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Watch {
+    /// When the operator was alerted that the acknowledgement is still
+    /// unsent close to the response deadline.
+    pub ack_alerted_at: Option<DateTime<Utc>>,
+    /// When a coordinator was first seen commenting on or labelling the issue.
+    pub coordinator_seen_at: Option<DateTime<Utc>>,
+    /// The reminder comment (time, comment id) for a report no one answered.
+    pub reminded_at: Option<DateTime<Utc>>,
+    pub reminder_comment: Option<u64>,
+    /// The reminder before the default disclosure date.
+    pub disclosure_reminded_at: Option<DateTime<Utc>>,
+    /// Why the last activity look-up or reminder failed (safe to show).
+    pub last_error: Option<String>,
+    /// No look-up before this time (backoff after a failure).
+    pub next_check_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Record {
     pub tracking_id: String,
@@ -161,6 +182,9 @@ pub struct Record {
     /// earlier report's issue (its comment id).
     #[serde(default)]
     pub related_note: Option<u64>,
+    /// Deadline alerts and tracker reminders.
+    #[serde(default)]
+    pub watch: Watch,
 }
 
 impl Record {

@@ -10,6 +10,7 @@
 mod dedupe;
 pub mod duration;
 mod reader;
+mod reminders;
 mod sections;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::time::Duration;
 pub use dedupe::DedupeSettings;
 use reader::Section;
 pub use reader::{Problem, Problems};
+pub use reminders::ReminderSettings;
 pub use sections::*;
 
 use crate::secret::Secret;
@@ -35,6 +37,7 @@ pub struct Settings {
     pub limits: Limits,
     pub metrics: MetricsSettings,
     pub dedupe: DedupeSettings,
+    pub reminders: ReminderSettings,
 }
 
 /// The configuration could not be used; `problems` lists every reason.
@@ -198,6 +201,8 @@ impl Settings {
         let limits = Limits::read(root.section("limits", &mut problems), &mut problems);
         let metrics = MetricsSettings::read(root.section("metrics", &mut problems), &mut problems);
         let dedupe = DedupeSettings::read(root.section("dedupe", &mut problems), &mut problems);
+        let reminders =
+            ReminderSettings::read(root.section("reminders", &mut problems), &mut problems);
         root.finish(&mut problems);
 
         match (instance, source, openpgp, tracker, mailer, ack) {
@@ -219,6 +224,7 @@ impl Settings {
                 limits,
                 metrics,
                 dedupe,
+                reminders,
             }),
             _ => Err(ConfigError {
                 problems: problems.0,

@@ -645,6 +645,20 @@ pub struct AckSettings {
     /// How long to wait for that copy before concluding the message did not
     /// go out and sending it again (same Message-ID).
     pub sent_copy_wait: Duration,
+    /// A directory of reporters' public keys (`*.asc`, `*.pgp`, `*.gpg`,
+    /// any number of certificates per file), used besides keys attached to a
+    /// report and its Autocrypt header to encrypt acknowledgements.
+    pub reporter_keys: Option<PathBuf>,
+    /// At most this many acknowledgements to one address per
+    /// `per_address_window` ([`crate::ratecap`]); more are suppressed.
+    pub per_address_max: u32,
+    pub per_address_window: Duration,
+    /// At most this many acknowledgements in all per `global_window`.
+    pub global_max: u32,
+    pub global_window: Duration,
+    /// An acknowledgement still unsent this long before the response
+    /// deadline raises an operator alert (log, status, metric).
+    pub alert_before: Duration,
 }
 
 impl AckSettings {
@@ -680,6 +694,17 @@ impl AckSettings {
         let followup_receipts = s.bool_or("followup_receipts", true, p);
         let sent_copy = s.bool_or("sent_copy", false, p);
         let sent_copy_wait = s.duration_or("sent_copy_wait", Duration::from_secs(600), p);
+        let reporter_keys = s.opt_string("reporter_keys", p).map(PathBuf::from);
+        let cap = |s: &mut Section, key: &str, default: u32, p: &mut Problems| {
+            s.opt_integer(key, 1..=1_000_000, p)
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(default)
+        };
+        let per_address_max = cap(&mut s, "per_address_max", 5, p);
+        let per_address_window = s.duration_or("per_address_window", Duration::from_secs(86_400), p);
+        let global_max = cap(&mut s, "global_max", 100, p);
+        let global_window = s.duration_or("global_window", Duration::from_secs(3600), p);
+        let alert_before = s.duration_or("alert_before", Duration::from_secs(86_400), p);
         s.finish(p);
         Some(AckSettings {
             from: from?,
@@ -691,6 +716,12 @@ impl AckSettings {
             followup_receipts,
             sent_copy,
             sent_copy_wait,
+            reporter_keys,
+            per_address_max,
+            per_address_window,
+            global_max,
+            global_window,
+            alert_before,
         })
     }
 }

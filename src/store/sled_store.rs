@@ -123,6 +123,7 @@ impl Store for SledStore {
                     respond_by: intake.respond_by,
                     disclose_by: intake.disclose_by,
                     related_note: None,
+                    watch: Default::default(),
                 };
                 records.insert(tracking_id.as_bytes(), Self::encode(&record))?;
                 raw.insert(tracking_id.as_bytes(), intake.raw)?;
