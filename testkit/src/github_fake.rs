@@ -175,6 +175,18 @@ impl GithubFake {
         self.with_repo(repo, |r| r.issues.iter().map(FakeIssue::from).collect())
     }
 
+    /// `(number, monotonic creation instant)` of every issue of `owner/repo`,
+    /// by number ascending: when the fake created it, on this process's clock
+    /// (for latency measurements). Panics on unknown repo.
+    pub fn issue_created_instants(&self, repo: &str) -> Vec<(u64, Instant)> {
+        self.with_repo(repo, |r| {
+            r.issues
+                .iter()
+                .map(|i| (i.number, i.created_instant))
+                .collect()
+        })
+    }
+
     /// Labels defined in `owner/repo`, in creation order.
     pub fn labels(&self, repo: &str) -> Vec<FakeLabel> {
         self.with_repo(repo, |r| r.labels.iter().map(FakeLabel::from).collect())

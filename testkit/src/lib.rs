@@ -11,3 +11,4 @@ pub mod ports;
 pub mod postfix;
 pub mod prism;
 pub mod require;
+pub mod smtp_sink;
