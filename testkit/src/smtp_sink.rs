@@ -222,10 +222,7 @@ async fn session(stream: TcpStream, messages: Arc<Mutex<Vec<SunkMessage>>>) {
                         data,
                         accepted_at: Instant::now(),
                     };
-                    messages
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(msg);
+                    messages.lock().unwrap_or_else(|p| p.into_inner()).push(msg);
                 }
                 from = None;
                 rcpt.clear();
@@ -305,7 +302,9 @@ mod tests {
             expect(&mut s, "250").await;
             s.write_all(b"DATA\r\n").await.unwrap();
             expect(&mut s, "503").await;
-            s.write_all(b"MAIL FROM:<a@x.test> SIZE=10\r\n").await.unwrap();
+            s.write_all(b"MAIL FROM:<a@x.test> SIZE=10\r\n")
+                .await
+                .unwrap();
             expect(&mut s, "250").await;
             s.write_all(b"RCPT TO:<b@y.test>\r\n").await.unwrap();
             expect(&mut s, "250").await;
