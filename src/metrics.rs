@@ -13,6 +13,7 @@
 
 pub mod http;
 mod render;
+pub mod window;
 
 use std::collections::BTreeMap;
 use std::sync::{LazyLock, Mutex, MutexGuard};

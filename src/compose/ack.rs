@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{when, Composer};
+use crate::mailer::encrypt::Protection;
 use crate::mailer::Outgoing;
 use crate::record::{Kind, Record};
 use crate::render::mail::{self, MailParts};
@@ -17,9 +18,20 @@ impl Composer<'_> {
         )
     }
 
-    /// The acknowledgement, receipt or resend notice for a record. Uses only
-    /// stored facts: nothing of the report's content.
+    /// The acknowledgement, receipt or resend notice for a record, plain.
     pub fn ack(&self, record: &Record, to: &str) -> Result<Outgoing, String> {
+        self.ack_sealed(record, to, None)
+    }
+
+    /// The acknowledgement, receipt or resend notice for a record; signed
+    /// and encrypted (PGP/MIME) with `protect`. Uses only stored facts:
+    /// nothing of the report's content, and the subject is ours.
+    pub fn ack_sealed(
+        &self,
+        record: &Record,
+        to: &str,
+        protect: Option<&Protection>,
+    ) -> Result<Outgoing, String> {
         let ack = &self.settings.ack;
         #[derive(Serialize)]
         struct AckView<'a> {
@@ -77,6 +89,7 @@ impl Composer<'_> {
             in_reply_to: record.facts.message_id.as_deref(),
             body,
             label: format!("{}-ack", record.tracking_id),
+            protect,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! Every message we send has a deterministic Message-ID derived from the
 //! tracking ID, so a resend after a crash is recognisable as the same message.
 
+pub mod encrypt;
 pub mod outbox;
 pub mod smtp;
 

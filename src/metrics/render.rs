@@ -177,6 +177,7 @@ impl Metrics {
                 m.mailer
             );
         }
+        super::window::render(&mut out);
         out
     }
 }

@@ -28,6 +28,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 use super::{record_failure, record_success, Pipeline};
 use crate::effect::EffectError;
 use crate::failpoint;
+use crate::mailer::encrypt::Protection;
 use crate::record::{Ack, Kind, Record};
 use crate::store::StoreError;
 
@@ -43,6 +44,34 @@ impl Pipeline {
             .store
             .by_message_id(bare)?
             .is_some_and(|t| t != rec.tracking_id))
+    }
+
+    /// Our signing key and the reporter's key, when the report was
+    /// encrypted and the reporter's key is at hand (`crate::reporter_key`);
+    /// None sends the acknowledgement plain.
+    async fn protection(&self, rec: &Record, to: &str) -> Result<Option<Protection>, StoreError> {
+        if !rec.facts.encrypted {
+            return Ok(None);
+        }
+        let raw = self.store.raw(&rec.tracking_id)?;
+        let opened = self.open(rec).await?;
+        let dir = self.settings.ack.reporter_keys.as_deref();
+        let Some((cert, source)) =
+            crate::reporter_key::find(opened.as_ref(), raw.as_deref(), dir, to)
+        else {
+            tracing::info!(tracking_id = %rec.tracking_id, "no key of the reporter at hand: the acknowledgement goes out plain");
+            return Ok(None);
+        };
+        match Protection::new(&self.keyring, cert) {
+            Ok(p) => {
+                tracing::info!(tracking_id = %rec.tracking_id, key_source = source.as_str(), "the acknowledgement is encrypted to the reporter's key");
+                Ok(Some(p))
+            }
+            Err(e) => {
+                tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "cannot sign the acknowledgement: it goes out plain");
+                Ok(None)
+            }
+        }
     }
 
     /// The acknowledgement (or receipt, or resend notice) for `rec`.
@@ -65,7 +94,21 @@ impl Pipeline {
             rec.state = rec.derived_state();
             return self.store.put(rec);
         }
-        let mail = match self.composer().ack(rec, &to) {
+        if matches!(rec.ack, Ack::Pending) {
+            let records = self.store.all()?;
+            let now = Utc::now();
+            if let Some(reason) =
+                crate::ratecap::exceeded(&records, &rec.tracking_id, &to, now, &self.settings.ack)
+            {
+                tracing::warn!(tracking_id = %rec.tracking_id, reason = %reason, "acknowledgement not sent");
+                crate::metrics::global().ack_suppressed("rate_cap");
+                rec.ack = Ack::Suppressed { reason };
+                rec.state = rec.derived_state();
+                return self.store.put(rec);
+            }
+        }
+        let protection = self.protection(rec, &to).await?;
+        let mail = match self.composer().ack_sealed(rec, &to, protection.as_ref()) {
             Ok(mail) => mail,
             Err(e) => {
                 record_failure(

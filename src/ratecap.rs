@@ -1,0 +1,72 @@
+//! Rate caps on acknowledgements (RFC 3834 §2: a responder must not be
+//! turned into a mail cannon): at most `per_address_max` messages to one
+//! address per `per_address_window`, and `global_max` in all per
+//! `global_window`. Over a cap, the acknowledgement is not sent and the
+//! record says why; the report itself is filed as usual.
+//!
+//! The counts are derived from the store's records (every acknowledgement
+//! sent, or being sent, and when) rather than kept in a counter of their
+//! own: they survive restarts without another piece of state that could
+//! disagree with the records, and a crash can never reset a cap. The cost
+//! is one pass over the records per acknowledgement, which the pipeline
+//! already makes elsewhere.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+
+use crate::config::AckSettings;
+use crate::record::{Ack, Record};
+
+/// When an acknowledgement of `r` went out (or started to).
+fn sent_at(r: &Record) -> Option<DateTime<Utc>> {
+    match &r.ack {
+        Ack::Sent { at, .. } => Some(*at),
+        Ack::Sending { since, .. } => Some(*since),
+        _ => None,
+    }
+}
+
+fn window(d: std::time::Duration) -> ChronoDuration {
+    ChronoDuration::from_std(d).unwrap_or(ChronoDuration::MAX)
+}
+
+/// Why an acknowledgement to `to` for record `id` must not go out now, or
+/// None when it may. `records` are all records in the store.
+pub fn exceeded(
+    records: &[Record],
+    id: &str,
+    to: &str,
+    now: DateTime<Utc>,
+    caps: &AckSettings,
+) -> Option<String> {
+    let since_addr = now - window(caps.per_address_window);
+    let since_all = now - window(caps.global_window);
+    let mut to_addr = 0u32;
+    let mut in_all = 0u32;
+    for r in records.iter().filter(|r| r.tracking_id != id) {
+        let Some(at) = sent_at(r) else { continue };
+        if at > since_all {
+            in_all = in_all.saturating_add(1);
+        }
+        if at > since_addr
+            && r.facts
+                .reply_address
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(to))
+        {
+            to_addr = to_addr.saturating_add(1);
+        }
+    }
+    if to_addr >= caps.per_address_max {
+        return Some(format!(
+            "rate cap: {to_addr} acknowledgement(s) to this address within {}",
+            crate::config::duration::format_duration(caps.per_address_window)
+        ));
+    }
+    if in_all >= caps.global_max {
+        return Some(format!(
+            "rate cap: {in_all} acknowledgement(s) in all within {}",
+            crate::config::duration::format_duration(caps.global_window)
+        ));
+    }
+    None
+}
