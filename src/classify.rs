@@ -22,15 +22,26 @@ use crate::record::{Kind, Record};
 use crate::similarity::{self, Fingerprint};
 use crate::store::{Store, StoreError};
 
-/// RFC 3834 and common practice: mail that must not be answered.
+/// RFC 3834 and common practice: mail that must not be answered. The
+/// reason is recorded with the record (never sent anywhere).
+///
+/// * `Auto-Submitted:` with any value but `no` (§5: auto-generated,
+///   auto-replied, auto-notified, …);
+/// * delivery and disposition reports (`multipart/report`, RFC 6522);
+/// * a null return path (`Return-Path: <>`: bounces and other mail that must
+///   never cause a reply, RFC 5321 §4.5.5);
+/// * sent by `MAILER-DAEMON` or `postmaster`;
+/// * mailing-list traffic: any `List-*` header (RFC 2369/2919);
+/// * `Precedence: bulk`, `junk` or `list`;
+/// * sent from one of our own addresses (a loop; a Reply-To naming us only
+///   stops the acknowledgement, see `pipeline`);
+/// * vendor auto-reply markers (`X-Autoreply`, `X-Autorespond`).
 pub fn automatic_reason(opened: &Opened, own_addresses: &[String]) -> Option<String> {
     let h = &opened.headers;
     if let Some(v) = &h.auto_submitted {
-        if v.split(';').next().map(str::trim) != Some("no") {
-            return Some(format!(
-                "Auto-Submitted: {}",
-                v.split(';').next().unwrap_or("").trim()
-            ));
+        let keyword = v.split(['(', ';']).next().unwrap_or("").trim();
+        if !keyword.eq_ignore_ascii_case("no") {
+            return Some(format!("Auto-Submitted: {}", keyword.to_ascii_lowercase()));
         }
     }
     if h.is_report {
@@ -39,12 +50,14 @@ pub fn automatic_reason(opened: &Opened, own_addresses: &[String]) -> Option<Str
     if h.null_return_path {
         return Some("null return path (bounce)".into());
     }
-    if let Some(from) = &h.from {
-        let local = from.split('@').next().unwrap_or("");
+    // From only: a report whose Reply-To names us is still a report (filed;
+    // the pipeline just sends it no acknowledgement).
+    if let Some(a) = h.from.as_deref() {
+        let local = a.rsplit_once('@').map_or(a, |(l, _)| l);
         if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
             return Some("sent by a mailer daemon".into());
         }
-        if own_addresses.iter().any(|a| a == from) {
+        if own_addresses.iter().any(|o| o.eq_ignore_ascii_case(a)) {
             return Some("sent from one of our own addresses".into());
         }
     }
@@ -52,6 +65,7 @@ pub fn automatic_reason(opened: &Opened, own_addresses: &[String]) -> Option<Str
         return Some("mailing-list traffic (List-* headers)".into());
     }
     if let Some(p) = &h.precedence {
+        let p = p.trim().to_ascii_lowercase();
         if ["bulk", "junk", "list"].contains(&p.as_str()) {
             return Some(format!("Precedence: {p}"));
         }
