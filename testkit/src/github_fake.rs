@@ -29,6 +29,7 @@
 
 mod codec;
 mod contents;
+mod events;
 mod issues;
 mod json;
 mod labels;

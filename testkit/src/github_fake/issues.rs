@@ -47,6 +47,11 @@ pub(crate) fn insert(
     let number = repo.issues.iter().map(|i| i.number).max().unwrap_or(0) + 1;
     let labels = ensure_labels(repo, labels);
     let t = now();
+    // Labels given at creation show up as `labeled` events by the creator.
+    let events = labels
+        .iter()
+        .map(|l| super::events::labeled(BOT_LOGIN, "labeled", l, t))
+        .collect();
     repo.issues.push(IssueRec {
         id: next_id(),
         number,
@@ -58,6 +63,7 @@ pub(crate) fn insert(
         assignees,
         user: BOT_LOGIN.to_string(),
         comments: Vec::new(),
+        events,
         created_at: t,
         updated_at: t,
         closed_at: None,
@@ -215,6 +221,7 @@ pub(crate) fn comments(st: &mut State, cx: &Ctx, o: &str, r: &str, n: &str) -> H
         let t = now();
         issue.comments.push(CommentRec {
             id: next_id(),
+            user: BOT_LOGIN.to_string(),
             body: text,
             created_at: t,
             updated_at: t,

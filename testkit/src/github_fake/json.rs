@@ -121,7 +121,7 @@ pub fn comment(base: &str, repo: &RepoState, issue: &IssueRec, c: &CommentRec) -
         "html_url": format!("{WEB}/{}/issues/{}#issuecomment-{}", repo.full_name(), issue.number, c.id),
         "issue_url": format!("{api}/issues/{}", issue.number),
         "body": c.body,
-        "user": user(base, BOT_LOGIN),
+        "user": user(base, &c.user),
         "author_association": "MEMBER",
         "created_at": ts(c.created_at),
         "updated_at": ts(c.updated_at),

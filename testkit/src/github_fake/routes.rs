@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::codec::{percent_encode, random_alnum};
 use super::state::{now, ts, RepoState, State, BOT_LOGIN};
-use super::{contents, issues, json as gj, labels, search};
+use super::{contents, events, issues, json as gj, labels, search};
 
 /// One parsed request, as the handlers see it.
 pub(crate) struct Ctx {
@@ -112,6 +112,7 @@ pub(crate) fn dispatch(st: &mut State, cx: &Ctx) -> Reply {
         ("GET" | "POST", ["repos", o, r, "issues", n, "comments"]) => {
             issues::comments(st, cx, o, r, n)
         }
+        ("GET", ["repos", o, r, "issues", n, "events"]) => events::list(st, cx, o, r, n),
         ("GET" | "POST" | "PUT" | "DELETE", ["repos", o, r, "issues", n, "labels"]) => {
             labels::issue_labels(st, cx, o, r, n, None)
         }

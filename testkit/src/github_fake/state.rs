@@ -90,6 +90,8 @@ pub struct FakeLabel {
 #[derive(Debug, Clone)]
 pub(crate) struct CommentRec {
     pub id: u64,
+    /// Login of the author ([`BOT_LOGIN`] for comments made through the API).
+    pub user: String,
     pub body: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -107,11 +109,24 @@ pub(crate) struct IssueRec {
     pub assignees: Vec<String>,
     pub user: String,
     pub comments: Vec<CommentRec>,
+    /// Issue events (`labeled`, `unlabeled`, `assigned`, …), oldest first.
+    pub events: Vec<EventRec>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     /// Monotonic creation time; search sees the issue `search_lag` later.
     pub created_instant: Instant,
+}
+
+/// One issue event, as `GET /repos/{o}/{r}/issues/{n}/events` lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct EventRec {
+    pub id: u64,
+    /// `labeled`, `unlabeled`, `assigned`, …
+    pub event: String,
+    pub actor: String,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
