@@ -151,6 +151,15 @@ fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut 
             report.config.push(format!("acknowledgement: {e}"));
             failed = true;
         }
+        for kind in [
+            crate::compose::ReminderKind::Response,
+            crate::compose::ReminderKind::Disclosure,
+        ] {
+            if let Err(e) = composer.reminder(&rec, kind, Utc::now()) {
+                report.config.push(format!("reminder: {e}"));
+                failed = true;
+            }
+        }
     }
     if !failed {
         report.ok.push(format!(

@@ -294,6 +294,16 @@ pub async fn run_with_reload(
         };
         metrics::global().progress();
         records = work(&pipeline, &mut source, &shutdown).await?;
+        // The response window: deadline alerts and tracker reminders.
+        if !shutdown.is_triggered() {
+            tokio::select! {
+                r = crate::reminders::pass(&pipeline, Utc::now()) => match r {
+                    Ok(r) => records = r,
+                    Err(e) => tracing::error!(error = %e, "state store failure in the reminder pass"),
+                },
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => {}
+            }
+        }
         reconnects.account(&source);
         metrics::global().pass_finished(&records);
         info.passes += 1;

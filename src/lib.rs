@@ -55,6 +55,7 @@ pub mod openpgp;
 pub mod pipeline;
 pub mod ratecap;
 pub mod record;
+pub mod reminders;
 pub mod render;
 pub mod reporter_key;
 pub mod secret;

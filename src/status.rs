@@ -25,6 +25,13 @@ pub struct Row {
     pub disclose_by: DateTime<Utc>,
     pub overdue: Vec<String>,
     pub last_error: Option<String>,
+    /// Operator alerts raised for this record (acknowledgement unsent close
+    /// to its deadline, reminder failures).
+    #[serde(default)]
+    pub alerts: Vec<String>,
+    /// The response window's progress: coordinator seen, reminders posted.
+    #[serde(default)]
+    pub window: Vec<String>,
 }
 
 /// What the daemon is doing, as of the snapshot.
@@ -132,7 +139,30 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
     let last_error = [&r.file_attempts, &r.ack_attempts, &r.archive_attempts]
         .iter()
         .find_map(|a| a.last_error.clone());
+    let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let mut alerts = Vec::new();
+    if let (false, Some(t)) = (r.ack_done(), r.watch.ack_alerted_at) {
+        alerts.push(format!(
+            "ALERT: acknowledgement unsent near its deadline (alerted {})",
+            stamp(t)
+        ));
+    }
+    if let Some(e) = &r.watch.last_error {
+        alerts.push(format!("reminder check failed: {e}"));
+    }
+    let mut window = Vec::new();
+    if let Some(t) = r.watch.coordinator_seen_at {
+        window.push(format!("coordinator responded (seen {})", stamp(t)));
+    }
+    if let Some(t) = r.watch.reminded_at {
+        window.push(format!("reminder posted {}", stamp(t)));
+    }
+    if let Some(t) = r.watch.disclosure_reminded_at {
+        window.push(format!("disclosure reminder posted {}", stamp(t)));
+    }
     Row {
+        alerts,
+        window,
         tracking_id: r.tracking_id.clone(),
         state: r.state,
         kind,
@@ -225,10 +255,13 @@ pub fn table(snap: &Snapshot) -> String {
         "TRACKING ID", "STATE", "KIND", "ISSUE", "ACK", "RESPOND BY", "ATTENTION"
     );
     for r in &snap.records {
-        let attention = if !r.overdue.is_empty() {
-            r.overdue.join("; ")
+        let urgent: Vec<String> = r.overdue.iter().chain(&r.alerts).cloned().collect();
+        let attention = if !urgent.is_empty() {
+            urgent.join("; ")
+        } else if let Some(e) = &r.last_error {
+            e.clone()
         } else {
-            r.last_error.clone().unwrap_or_default()
+            r.window.join("; ")
         };
         out.push_str(&format!(
             "{:<18} {:<12} {:<22} {:>6} {:<28} {:<17} {}\n",

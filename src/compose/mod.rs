@@ -4,6 +4,9 @@
 mod ack;
 mod issue;
 mod parts;
+mod reminder;
+
+pub use reminder::ReminderKind;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

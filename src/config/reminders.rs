@@ -33,14 +33,13 @@ impl ReminderSettings {
     pub(super) fn read(mut s: Section, p: &mut Problems) -> ReminderSettings {
         let d = ReminderSettings::default();
         let team = s.string_or("team", "", p);
-        if !team.is_empty()
-            && !(team.starts_with('@')
-                && team.len() > 1
-                && team
+        let mention = team.strip_prefix('@').is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
                     .chars()
-                    .skip(1)
-                    .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c)))
-        {
+                    .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
+        });
+        if !team.is_empty() && !mention {
             p.add(
                 s.key("team"),
                 "must be a GitHub mention such as \"@jupyter/security\" or \"@login\"",

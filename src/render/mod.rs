@@ -1,7 +1,7 @@
 //! Issue bodies, comments and mail texts from minijinja templates.
 //!
 //! Templates live in the configured directory (`ack.txt.j2`, `issue.md.j2`,
-//! `comment.md.j2`, `receipt.txt.j2`, `unreadable.txt.j2`); any that is missing
+//! `comment.md.j2`, `receipt.txt.j2`, `unreadable.txt.j2`, `reminder.md.j2`); any that is missing
 //! falls back to the copy built into the binary. Templates receive values
 //! that are already sanitised: reporter text never reaches Markdown raw.
 
@@ -13,12 +13,13 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-pub const TEMPLATE_NAMES: [&str; 5] = [
+pub const TEMPLATE_NAMES: [&str; 6] = [
     "issue.md.j2",
     "comment.md.j2",
     "ack.txt.j2",
     "receipt.txt.j2",
     "unreadable.txt.j2",
+    "reminder.md.j2",
 ];
 
 fn builtin(name: &str) -> Option<&'static str> {
@@ -28,6 +29,7 @@ fn builtin(name: &str) -> Option<&'static str> {
         "ack.txt.j2" => include_str!("../../config/templates/ack.txt.j2"),
         "receipt.txt.j2" => include_str!("../../config/templates/receipt.txt.j2"),
         "unreadable.txt.j2" => include_str!("../../config/templates/unreadable.txt.j2"),
+        "reminder.md.j2" => include_str!("../../config/templates/reminder.md.j2"),
         _ => return None,
     })
 }

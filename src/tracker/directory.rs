@@ -13,7 +13,7 @@ pub struct DirectoryTracker {
     dir: PathBuf,
 }
 
-const COMMENT_SEPARATOR: &str = "\n\n---\n\n";
+pub(crate) const COMMENT_SEPARATOR: &str = "\n\n---\n\n";
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> EffectError {
     EffectError::Transient(format!("{what} {}: {e}", path.display()))
@@ -22,6 +22,11 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> EffectError {
 impl DirectoryTracker {
     pub fn new(dir: PathBuf) -> Self {
         DirectoryTracker { dir }
+    }
+
+    /// The directory the issue files are in.
+    pub fn path(&self) -> &Path {
+        &self.dir
     }
 
     fn issue_files(&self) -> Effect<Vec<(u64, PathBuf)>> {

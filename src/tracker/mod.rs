@@ -9,6 +9,7 @@
 //! marker (`<!-- secintake:ID part 2/3 -->`), posted in order and only when
 //! missing. [`filing`] runs the whole sequence for one record.
 
+pub mod activity;
 pub mod directory;
 pub mod filing;
 pub mod github;

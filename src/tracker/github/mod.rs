@@ -8,6 +8,7 @@
 //! has looked for the marker; [`rate::Gate`] tells it when (Retry-After,
 //! rate-limit reset, outage backoff).
 
+mod activity;
 mod auth;
 mod contents;
 mod http;
