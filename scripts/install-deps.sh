@@ -80,3 +80,34 @@ if [ "$want_prism" = 1 ]; then
         echo "install-deps: installed prism into $PRISM_DIR/node_modules"
     fi
 fi
+
+# SMTP outage tests (tests/smtp_outage.rs) script failures with aiosmtpd
+# (PyPI, pinned) in a project-local venv at testkit/aiosmtpd/.venv
+# (gitignored), created only when missing. SECINTAKE_AIOSMTPD=0 skips it;
+# partial installs (SECINTAKE_DEPS set) skip it unless SECINTAKE_AIOSMTPD=1.
+AIOSMTPD_VENV="$ROOT/testkit/aiosmtpd/.venv"
+want_aiosmtpd=${SECINTAKE_AIOSMTPD:-}
+if [ -z "$want_aiosmtpd" ]; then
+    if [ -n "${SECINTAKE_DEPS:-}" ]; then want_aiosmtpd=0; else want_aiosmtpd=1; fi
+fi
+if [ "$want_aiosmtpd" = 1 ]; then
+    if [ -x "$AIOSMTPD_VENV/bin/python" ] \
+        && "$AIOSMTPD_VENV/bin/python" -c 'import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != "1.4.6")' 2>/dev/null; then
+        echo "install-deps: aiosmtpd present ($AIOSMTPD_VENV)"
+    elif ! command -v python3 >/dev/null 2>&1; then
+        echo "install-deps: python3 not found; SMTP outage tests need python3 (venv) + aiosmtpd" >&2
+        [ "${CI:-}" = true ] && exit 1
+    else
+        log=$(mktemp)
+        if ! { python3 -m venv "$AIOSMTPD_VENV" \
+            && "$AIOSMTPD_VENV/bin/pip" install --quiet --disable-pip-version-check \
+                "aiosmtpd==1.4.6"; } >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            echo "install-deps: installing aiosmtpd into $AIOSMTPD_VENV failed" >&2
+            exit 1
+        fi
+        rm -f "$log"
+        echo "install-deps: installed aiosmtpd 1.4.6 into $AIOSMTPD_VENV"
+    fi
+fi
