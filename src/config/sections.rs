@@ -701,7 +701,8 @@ impl AckSettings {
                 .unwrap_or(default)
         };
         let per_address_max = cap(&mut s, "per_address_max", 5, p);
-        let per_address_window = s.duration_or("per_address_window", Duration::from_secs(86_400), p);
+        let per_address_window =
+            s.duration_or("per_address_window", Duration::from_secs(86_400), p);
         let global_max = cap(&mut s, "global_max", 100, p);
         let global_window = s.duration_or("global_window", Duration::from_secs(3600), p);
         let alert_before = s.duration_or("alert_before", Duration::from_secs(86_400), p);
