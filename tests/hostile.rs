@@ -34,7 +34,15 @@ fn problems(o: &Opened, limits: &Limits) -> Vec<String> {
     let mut p = Vec::new();
     let text_bytes = o.text.len() as u64;
     let attachment_bytes: u64 = o.attachments.iter().map(|a| a.size).sum();
-    if text_bytes + attachment_bytes > limits.max_decrypted_bytes + o.raw_size {
+    if text_bytes > limits.max_text_bytes {
+        p.push(format!(
+            "report text of {text_bytes} bytes, over max_text_bytes"
+        ));
+    }
+    // The decrypted text may be both shown (cut) and attached (whole).
+    if text_bytes + attachment_bytes
+        > limits.max_decrypted_bytes + limits.max_text_bytes + o.raw_size
+    {
         p.push(format!(
             "report holds {} bytes, over the decryption budget",
             text_bytes + attachment_bytes
@@ -194,7 +202,7 @@ fn tighter_limits_bound_the_output() {
         let total: u64 =
             opened.text.len() as u64 + opened.attachments.iter().map(|a| a.size).sum::<u64>();
         assert!(
-            total <= (1 << 20) + opened.raw_size,
+            total <= (1 << 20) + limits.max_text_bytes + opened.raw_size,
             "{}: {total} bytes",
             row.file
         );

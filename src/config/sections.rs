@@ -747,6 +747,8 @@ pub struct Limits {
     pub max_header_bytes: u64,
     /// Encrypted payloads opened per message (inline blocks, attachments, layers).
     pub max_payloads: u32,
+    /// Report text kept inline; longer text is cut there and attached whole.
+    pub max_text_bytes: u64,
 }
 
 impl Limits {
@@ -772,6 +774,9 @@ impl Limits {
                 .map_or(d.max_payloads, |v| {
                     u32::try_from(v).unwrap_or(d.max_payloads)
                 }),
+            max_text_bytes: s
+                .opt_integer("max_text_bytes", 1024..=1 << 30, p)
+                .map_or(d.max_text_bytes, |v| v.unsigned_abs()),
         };
         s.finish(p);
         limits
@@ -786,6 +791,7 @@ impl Default for Limits {
             max_mime_depth: 20,
             max_header_bytes: 1 << 20,
             max_payloads: 64,
+            max_text_bytes: 1 << 20,
         }
     }
 }

@@ -158,9 +158,37 @@ impl Context<'_> {
         if text.trim().is_empty() {
             return;
         }
-        if !self.opened.text.is_empty() {
-            self.opened.text.push_str("\n\n");
+        let separator = if self.opened.text.is_empty() {
+            ""
+        } else {
+            "\n\n"
+        };
+        let max = usize::try_from(self.limits.max_text_bytes).unwrap_or(usize::MAX);
+        let room = max.saturating_sub(self.opened.text.len() + separator.len());
+        if text.len() > room {
+            // Too long to show: what fits is shown, the whole text attached.
+            let mut cut = room;
+            while cut > 0 && !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let name = format!("text-{}.txt", self.opened.attachments.len() + 1);
+            self.note(format!(
+                "the text is longer than {max} bytes: it is cut there, and attached whole as {name}"
+            ));
+            self.push_attachment(Attachment::new(
+                name,
+                "text/plain".into(),
+                text.as_bytes().to_vec(),
+                false,
+            ));
+            if cut == 0 {
+                return;
+            }
+            self.opened.text.push_str(separator);
+            self.opened.text.push_str(text.get(..cut).unwrap_or(""));
+            return;
         }
+        self.opened.text.push_str(separator);
         self.opened.text.push_str(text);
     }
 

@@ -209,9 +209,10 @@ pub fn wrap_pgp_mime(data: &[u8]) -> Vec<u8> {
     } else {
         ("base64", base64(data))
     };
+    let id = normalize::sha256_hex(data);
     format!(
         "From: reporter@example.org\r\nTo: security@example.org\r\nSubject: vector\r\n\
-         Message-ID: <vector@example.org>\r\nMIME-Version: 1.0\r\n\
+         Message-ID: <{id}@example.org>\r\nMIME-Version: 1.0\r\n\
          Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n\
          --b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n\
          --b\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\
