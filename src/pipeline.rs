@@ -119,7 +119,7 @@ impl Pipeline {
             }
         }
         if !rec.ack_done() && due(&rec.ack_attempts, now) {
-            self.acknowledge(&mut rec).await?;
+            self.acknowledge(&mut rec, opened.as_ref()).await?;
         }
         if rec.filing_done() && rec.ack_done() && due(&rec.archive_attempts, now) {
             match source
