@@ -115,7 +115,7 @@ fn agent_pid(home: &Path) -> Option<u32> {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
         let is_agent = args.first().is_some_and(|a| a.ends_with("gpg-agent"));
-        (is_agent && args.iter().any(|a| *a == want)).then_some(pid)
+        (is_agent && args.contains(&want)).then_some(pid)
     })
 }
 

@@ -47,7 +47,10 @@ fn main() -> Result<()> {
     }
     let (n, n_set) = knob("SECINTAKE_BENCH_REPORTS", 1000)?;
     let (l, l_set) = knob("SECINTAKE_BENCH_LATENCY_REPORTS", 200)?;
-    let command = [n_set, l_set]
+    let wrap = std::env::var("SECINTAKE_BENCH_WRAP")
+        .ok()
+        .map(|w| format!("SECINTAKE_BENCH_WRAP={w:?}"));
+    let command = [n_set, l_set, wrap]
         .into_iter()
         .flatten()
         .chain(["cargo bench --bench pipeline".to_string()])
