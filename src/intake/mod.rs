@@ -3,7 +3,7 @@
 
 pub mod imap;
 pub mod maildir;
-mod tls;
+pub(crate) mod tls;
 
 use std::time::Duration;
 
