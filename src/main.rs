@@ -157,6 +157,9 @@ async fn check_cmd(path: &std::path::Path, offline: bool) -> ExitCode {
     for ok in &report.ok {
         println!("ok: {ok}");
     }
+    for w in &report.warnings {
+        println!("warning: {w}");
+    }
     for p in &report.config {
         println!("problem: {p}");
     }

@@ -130,3 +130,22 @@ fn example_configuration_documents_known_keys_only() {
     }
     assert!(!out.contains("is not a known setting"), "{out}");
 }
+
+/// `secintake check` prints key-lint findings as warnings and still exits 0:
+/// the demo key has no expiry date.
+#[test]
+fn check_prints_key_lint_warnings() {
+    let root = common::repo_root();
+    let (code, out) = run_cli(&[
+        "check",
+        "--offline",
+        "--config",
+        root.join("config/demo.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("warning: key lint") && l.contains("no expiry")),
+        "no key-lint warning printed:\n{out}"
+    );
+}
