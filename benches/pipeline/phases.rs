@@ -28,6 +28,7 @@ pub struct Latency {
 fn wait_done(s: &Servers, d: &mut Daemon, issues: usize, acks: usize, t: Duration) -> Result<()> {
     wait_for("issue and acknowledgement", t, POLL, || {
         d.check_alive()?;
+        s.top_up_rate_limit();
         Ok(s.issues() >= issues && s.sink.count() >= acks)
     })
 }
@@ -125,6 +126,8 @@ pub fn load_backlog(s: &Servers, data: &Data, mailbox: &str, n: usize) -> Result
 
 /// A daemon run over what is waiting in the INBOX.
 pub struct Drain {
+    /// Requests the GitHub fake received during the run.
+    pub github_requests: usize,
     pub wall_secs: f64,
     pub cpu_secs: f64,
     pub peak_rss_kb: u64,
@@ -136,6 +139,7 @@ pub struct Drain {
 pub fn drain(s: &Servers, data: &Data, name: &str, n: usize, timeout: Duration) -> Result<Drain> {
     let config = s.config(name, data)?;
     let (issues0, acks0) = (s.issues(), s.sink.count());
+    s.github.clear_requests();
     let mut d = Daemon::start(&config)?;
     let mut last_note = Instant::now();
     wait_for(
@@ -152,10 +156,13 @@ pub fn drain(s: &Servers, data: &Data, name: &str, n: usize, timeout: Duration) 
                 );
                 last_note = Instant::now();
             }
+            s.top_up_rate_limit();
             Ok(s.issues() >= issues0 + n && s.sink.count() >= acks0 + n)
         },
     )?;
     let cpu_secs = d.cpu_secs();
+    let github_requests = s.github.requests().len();
+    s.github.clear_requests();
     let peak_rss_kb = d.peak_rss_kb();
     let issue = *s.issue_instants().last().context("no issue")?;
     let ack = *s.sink.accepted_instants().last().context("no ack")?;
@@ -172,6 +179,7 @@ pub fn drain(s: &Servers, data: &Data, name: &str, n: usize, timeout: Duration) 
     )?;
     d.stop();
     Ok(Drain {
+        github_requests,
         wall_secs: (end - d.started).as_secs_f64(),
         cpu_secs,
         peak_rss_kb,
@@ -190,6 +198,7 @@ pub fn big(s: &Servers, data: &Data, big: &Path) -> Result<Drain> {
     drop(raw);
     wait_done(s, &mut d, issues0 + 1, acks0 + 1, Duration::from_secs(300))?;
     let out = Drain {
+        github_requests: 0,
         wall_secs: t0.elapsed().as_secs_f64(),
         cpu_secs: d.cpu_secs(),
         peak_rss_kb: d.peak_rss_kb(),

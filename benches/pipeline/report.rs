@@ -153,6 +153,13 @@ impl Table {
             self.peer.wall_secs / self.backlog.wall_secs,
             self.peer.cpu_secs / self.backlog.cpu_secs
         );
+        let _ = writeln!(
+            o,
+            "GitHub requests per report in the backlog run: {:.1} ({} in all; at GitHub's 5,000 an hour per token that caps filing at {:.0} reports an hour)",
+            self.backlog.github_requests as f64 / n,
+            self.backlog.github_requests,
+            5000.0 * n / self.backlog.github_requests.max(1) as f64
+        );
         let _ = writeln!(o, "\n### Peak RSS (VmHWM)\n");
         let _ = writeln!(
             o,
