@@ -108,7 +108,8 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
     let min_kills = env_usize("CHAOS_KILLS", 30);
     let Some(env) = Env::start(Options {
         idle: false,
-        extra: "sent_copy = true\nsent_copy_wait = \"10s\"\n".into(),
+        // 200 reports from one reporter: lift the per-address and global caps.
+        extra: "sent_copy = true\nsent_copy_wait = \"10s\"\nper_address_max = 1000\nglobal_max = 1000\n".into(),
     }) else {
         return;
     };
