@@ -31,8 +31,15 @@ fn encrypted_with_attachment(text: &str, attachment: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Each test runs its own Prism (~340 MB, CPU-heavy at start); on 2 cores
+/// two at once starve the daemon, so the tests take turns.
+static ONE_PRISM_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn daemon_conversation_matches_githubs_openapi_description() {
+    let _turn = ONE_PRISM_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if !require("prism (scripts/install-deps.sh)", have_prism()) {
         return;
     }
@@ -219,6 +226,9 @@ fn raw_post(base: &str, path: &str, body: &str) -> u16 {
 /// restart (and without filing anything twice).
 #[test]
 fn github_app_installation_token_is_minted_and_refreshed() {
+    let _turn = ONE_PRISM_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let Some(env) = Env::start(Options::default()) else {
         return;
     };
