@@ -83,13 +83,7 @@ response_window = "3 days"
 
 #[test]
 fn check_passes_on_the_demo_configuration() {
-    let root = common::repo_root();
-    let (code, out) = run_cli(&[
-        "check",
-        "--offline",
-        "--config",
-        root.join("config/demo.toml").to_str().unwrap(),
-    ]);
+    let (code, out) = check_offline("config/demo.toml");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ok: templates render"), "{out}");
     assert!(out.contains("1 secret key(s)"), "{out}");
@@ -114,13 +108,7 @@ fn syntax_errors_name_the_line_not_the_value() {
 /// secret files do not exist, so only "cannot read" problems may remain.
 #[test]
 fn example_configuration_documents_known_keys_only() {
-    let root = common::repo_root();
-    let (code, out) = run_cli(&[
-        "check",
-        "--offline",
-        "--config",
-        root.join("config/secintake.example.toml").to_str().unwrap(),
-    ]);
+    let (code, out) = check_offline("config/secintake.example.toml");
     assert_eq!(code, 2, "{out}");
     for line in out.lines().filter(|l| l.starts_with("  - ")) {
         assert!(
@@ -135,17 +123,17 @@ fn example_configuration_documents_known_keys_only() {
 /// the demo key has no expiry date.
 #[test]
 fn check_prints_key_lint_warnings() {
-    let root = common::repo_root();
-    let (code, out) = run_cli(&[
-        "check",
-        "--offline",
-        "--config",
-        root.join("config/demo.toml").to_str().unwrap(),
-    ]);
+    let (code, out) = check_offline("config/demo.toml");
     assert_eq!(code, 0, "{out}");
     assert!(
         out.lines()
             .any(|l| l.starts_with("warning: key lint") && l.contains("no expiry")),
         "no key-lint warning printed:\n{out}"
     );
+}
+
+/// `secintake check --offline` on a configuration file of this repository.
+fn check_offline(relative: &str) -> (i32, String) {
+    let path = common::repo_root().join(relative);
+    run_cli(&["check", "--offline", "--config", path.to_str().unwrap()])
 }

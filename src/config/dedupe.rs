@@ -34,14 +34,13 @@ impl DedupeSettings {
     pub(super) fn read(mut s: Section, p: &mut Problems) -> DedupeSettings {
         let d = DedupeSettings::default();
         let settings = DedupeSettings {
-            similar_text_percent: s
-                .opt_integer("similar_text_percent", 1..=100, p)
-                .and_then(|v| u8::try_from(v).ok())
-                .unwrap_or(d.similar_text_percent),
-            min_words: s
-                .opt_integer("min_words", 3..=100_000, p)
-                .and_then(|v| usize::try_from(v).ok())
-                .unwrap_or(d.min_words),
+            similar_text_percent: s.number_or(
+                "similar_text_percent",
+                1..=100,
+                d.similar_text_percent,
+                p,
+            ),
+            min_words: s.number_or("min_words", 3..=100_000, d.min_words, p),
             link_identifiers: s.bool_or("link_identifiers", d.link_identifiers, p),
             ignore_identifiers: s.string_list("ignore_identifiers", p).unwrap_or_default(),
         };

@@ -180,10 +180,22 @@ impl Section {
         }
     }
 
-    pub fn port(&mut self, key: &str, default: u16, problems: &mut Problems) -> u16 {
-        self.opt_integer(key, 1..=65535, problems)
-            .and_then(|n| u16::try_from(n).ok())
+    /// A whole number in `range`, converted to `T`; `default` when absent
+    /// (an out-of-range value is a problem and also yields `default`).
+    pub fn number_or<T: TryFrom<i64> + Copy>(
+        &mut self,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        default: T,
+        problems: &mut Problems,
+    ) -> T {
+        self.opt_integer(key, range, problems)
+            .and_then(|v| T::try_from(v).ok())
             .unwrap_or(default)
+    }
+
+    pub fn port(&mut self, key: &str, default: u16, problems: &mut Problems) -> u16 {
+        self.number_or(key, 1..=65535, default, problems)
     }
 
     pub fn duration_or(

@@ -498,12 +498,8 @@ fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubS
         None
     };
     let labels = s.string_list("labels", p).unwrap_or_default();
-    let attachment_max_bytes = s
-        .opt_integer("attachment_max_bytes", 0..=50 << 20, p)
-        .map_or(10 << 20, |v| v.unsigned_abs());
-    let inline_max_bytes = s
-        .opt_integer("inline_max_bytes", 0..=16 << 10, p)
-        .map_or(8 << 10, |v| v.unsigned_abs());
+    let attachment_max_bytes: u64 = s.number_or("attachment_max_bytes", 0..=50 << 20, 10 << 20, p);
+    let inline_max_bytes: u64 = s.number_or("inline_max_bytes", 0..=16 << 10, 8 << 10, p);
     let label_rules = match s.string_list("label_rules", p) {
         None => LabelRule::defaults(),
         Some(list) => {
@@ -696,9 +692,7 @@ impl AckSettings {
         let sent_copy_wait = s.duration_or("sent_copy_wait", Duration::from_secs(600), p);
         let reporter_keys = s.opt_string("reporter_keys", p).map(PathBuf::from);
         let cap = |s: &mut Section, key: &str, default: u32, p: &mut Problems| {
-            s.opt_integer(key, 1..=1_000_000, p)
-                .and_then(|v| u32::try_from(v).ok())
-                .unwrap_or(default)
+            s.number_or(key, 1..=1_000_000, default, p)
         };
         let per_address_max = cap(&mut s, "per_address_max", 5, p);
         let per_address_window =
@@ -755,28 +749,27 @@ impl Limits {
     pub(super) fn read(mut s: Section, p: &mut Problems) -> Limits {
         let d = Limits::default();
         let limits = Limits {
-            max_message_bytes: s
-                .opt_integer("max_message_bytes", 1024..=1 << 34, p)
-                .map_or(d.max_message_bytes, |v| v.unsigned_abs()),
-            max_decrypted_bytes: s
-                .opt_integer("max_decrypted_bytes", 1024..=1 << 34, p)
-                .map_or(d.max_decrypted_bytes, |v| v.unsigned_abs()),
-            max_mime_depth: s
-                .opt_integer("max_mime_depth", 1..=100, p)
-                .map_or(d.max_mime_depth, |v| {
-                    u32::try_from(v).unwrap_or(d.max_mime_depth)
-                }),
-            max_header_bytes: s
-                .opt_integer("max_header_bytes", 1024..=1 << 30, p)
-                .map_or(d.max_header_bytes, |v| v.unsigned_abs()),
-            max_payloads: s
-                .opt_integer("max_payloads", 1..=10_000, p)
-                .map_or(d.max_payloads, |v| {
-                    u32::try_from(v).unwrap_or(d.max_payloads)
-                }),
-            max_text_bytes: s
-                .opt_integer("max_text_bytes", 1024..=1 << 30, p)
-                .map_or(d.max_text_bytes, |v| v.unsigned_abs()),
+            max_message_bytes: s.number_or(
+                "max_message_bytes",
+                1024..=1 << 34,
+                d.max_message_bytes,
+                p,
+            ),
+            max_decrypted_bytes: s.number_or(
+                "max_decrypted_bytes",
+                1024..=1 << 34,
+                d.max_decrypted_bytes,
+                p,
+            ),
+            max_mime_depth: s.number_or("max_mime_depth", 1..=100, d.max_mime_depth, p),
+            max_header_bytes: s.number_or(
+                "max_header_bytes",
+                1024..=1 << 30,
+                d.max_header_bytes,
+                p,
+            ),
+            max_payloads: s.number_or("max_payloads", 1..=10_000, d.max_payloads, p),
+            max_text_bytes: s.number_or("max_text_bytes", 1024..=1 << 30, d.max_text_bytes, p),
         };
         s.finish(p);
         limits

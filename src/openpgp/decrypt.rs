@@ -72,10 +72,7 @@ struct Helper<'a> {
 
 impl VerificationHelper for Helper<'_> {
     fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-        let mut certs = self.keyring.public_certs();
-        certs.extend(self.keyring.verifiers().iter().cloned());
-        certs.extend(self.extra_certs.iter().cloned());
-        Ok(certs)
+        Ok(self.keyring.certs_for_verification(self.extra_certs))
     }
 
     /// Records the outcome and always accepts: a bad or unknown signature

@@ -137,10 +137,6 @@ impl Keyring {
         &self.passwords
     }
 
-    pub(crate) fn verifiers(&self) -> &[Cert] {
-        &self.verifiers
-    }
-
     pub fn legacy(&self) -> bool {
         self.legacy
     }
@@ -217,10 +213,15 @@ impl Keyring {
         key.into_keypair().ok()
     }
 
-    pub(crate) fn public_certs(&self) -> Vec<Cert> {
+    /// Certificates a signature may be checked against: our own (public
+    /// parts), the configured verification keyring, and `extra` (keys the
+    /// message carried).
+    pub(crate) fn certs_for_verification(&self, extra: &[Cert]) -> Vec<Cert> {
         self.certs
             .iter()
             .map(|c| c.clone().strip_secret_key_material())
+            .chain(self.verifiers.iter().cloned())
+            .chain(extra.iter().cloned())
             .collect()
     }
 }
