@@ -16,6 +16,8 @@
 //! * **Related** — near-identical text or a shared identifier
 //!   ([`crate::similarity`]): a new issue, linked both ways.
 
+use std::ops::ControlFlow;
+
 use crate::config::DedupeSettings;
 use crate::normalize::Opened;
 use crate::record::{Kind, Record};
@@ -224,27 +226,32 @@ fn resemblance(
     ctx: &Context<'_>,
 ) -> Result<Option<Kind>, StoreError> {
     let mut best: Option<(String, (usize, f64, usize), String)> = None;
-    for other in ctx.store.all()? {
-        if other.tracking_id == record.tracking_id || !has_own_text_issue(&other) {
-            continue;
+    let mut same_text: Option<Kind> = None;
+    ctx.store.scan(&mut |other| {
+        if other.tracking_id == record.tracking_id || !has_own_text_issue(other) {
+            return ControlFlow::Continue(());
         }
         if text_sha256.is_some() && other.facts.text_sha256.as_deref() == text_sha256 {
-            if other.facts.reply_address.is_some() && other.facts.reply_address == reporter {
-                return Ok(Some(Kind::Resubmitted {
-                    of: other.tracking_id,
-                }));
-            }
-            // Another reporter, the same text: they deserve credit too.
-            return Ok(Some(Kind::Related {
-                of: other.tracking_id,
-                reason: "identical text from another reporter".into(),
-            }));
+            same_text = Some(
+                if other.facts.reply_address.is_some() && other.facts.reply_address == reporter {
+                    Kind::Resubmitted {
+                        of: other.tracking_id.clone(),
+                    }
+                } else {
+                    // Another reporter, the same text: they deserve credit too.
+                    Kind::Related {
+                        of: other.tracking_id.clone(),
+                        reason: "identical text from another reporter".into(),
+                    }
+                },
+            );
+            return ControlFlow::Break(());
         }
         let Some(theirs) = &other.facts.fingerprint else {
-            continue;
+            return ControlFlow::Continue(());
         };
         let Some(r) = similarity::resemble(fp, theirs, ctx.dedupe.similar_text()) else {
-            continue;
+            return ControlFlow::Continue(());
         };
         let strong = r
             .shared
@@ -258,8 +265,12 @@ fn resemblance(
         };
         let score = (strong, text, r.shared.len());
         if best.as_ref().is_none_or(|(_, b, _)| score > *b) {
-            best = Some((other.tracking_id, score, describe(&r.shared, text)));
+            best = Some((other.tracking_id.clone(), score, describe(&r.shared, text)));
         }
+        ControlFlow::Continue(())
+    })?;
+    if same_text.is_some() {
+        return Ok(same_text);
     }
     Ok(best.map(|(of, _, reason)| Kind::Related { of, reason }))
 }

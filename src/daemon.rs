@@ -157,12 +157,13 @@ async fn work(
     source: &mut Source,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Vec<Record>> {
-    let pending: Vec<Record> = p
-        .store
-        .all()?
-        .into_iter()
-        .filter(|r| r.state != State::Archived)
-        .collect();
+    let mut pending: Vec<Record> = Vec::new();
+    p.store.scan(&mut |r| {
+        if r.state != State::Archived {
+            pending.push(r.clone());
+        }
+        std::ops::ControlFlow::Continue(())
+    })?;
     for rec in pending {
         if shutdown.is_triggered() {
             break;

@@ -8,13 +8,15 @@
 //! sent, or being sent, and when) rather than kept in a counter of their
 //! own: they survive restarts without another piece of state that could
 //! disagree with the records, and a crash can never reset a cap. The cost
-//! is one pass over the records per acknowledgement, which the pipeline
-//! already makes elsewhere.
+//! is one walk over the store's in-memory records per acknowledgement.
+
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use crate::config::AckSettings;
 use crate::record::{Ack, Record};
+use crate::store::{Store, StoreError};
 
 /// When an acknowledgement of `r` went out (or started to).
 fn sent_at(r: &Record) -> Option<DateTime<Utc>> {
@@ -30,20 +32,22 @@ fn window(d: std::time::Duration) -> ChronoDuration {
 }
 
 /// Why an acknowledgement to `to` for record `id` must not go out now, or
-/// None when it may. `records` are all records in the store.
+/// None when it may. Counts the acknowledgements of every record in `store`.
 pub fn exceeded(
-    records: &[Record],
+    store: &dyn Store,
     id: &str,
     to: &str,
     now: DateTime<Utc>,
     caps: &AckSettings,
-) -> Option<String> {
+) -> Result<Option<String>, StoreError> {
     let since_addr = now - window(caps.per_address_window);
     let since_all = now - window(caps.global_window);
     let mut to_addr = 0u32;
     let mut in_all = 0u32;
-    for r in records.iter().filter(|r| r.tracking_id != id) {
-        let Some(at) = sent_at(r) else { continue };
+    store.scan(&mut |r| {
+        let Some(at) = sent_at(r).filter(|_| r.tracking_id != id) else {
+            return ControlFlow::Continue(());
+        };
         if at > since_all {
             in_all = in_all.saturating_add(1);
         }
@@ -55,7 +59,12 @@ pub fn exceeded(
         {
             to_addr = to_addr.saturating_add(1);
         }
-    }
+        ControlFlow::Continue(())
+    })?;
+    Ok(verdict(to_addr, in_all, caps))
+}
+
+fn verdict(to_addr: u32, in_all: u32, caps: &AckSettings) -> Option<String> {
     if to_addr >= caps.per_address_max {
         return Some(format!(
             "rate cap: {to_addr} acknowledgement(s) to this address within {}",

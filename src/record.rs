@@ -121,6 +121,16 @@ pub struct Attempts {
     pub last_error: Option<String>,
     /// A permanent failure: retried only after operator action or restart.
     pub permanent: bool,
+    /// An attempt began: stored durably before the first request that could
+    /// create something, so a later attempt knows to look for what an
+    /// interrupted one may have left. Used for filing; records written
+    /// before this field existed read as started (the safe side).
+    #[serde(default = "started_unknown")]
+    pub started: bool,
+}
+
+fn started_unknown() -> bool {
+    true
 }
 
 /// Facts about the message that are safe to store and show: no body, and no

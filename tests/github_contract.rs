@@ -53,6 +53,31 @@ fn daemon_conversation_matches_githubs_openapi_description() {
         .replace(&env.github.url, &prism.url);
     std::fs::write(&env.config, config).unwrap();
 
+    // 1. An encrypted report with an attachment: labels, contents upload,
+    //    issue. The first daemon aborts right after GitHub created the
+    //    issue and before its state write (failpoint), so the second one
+    //    must search for the marker, list recent issues, look for the stored
+    //    attachment, and file nothing again: that recovery conversation goes
+    //    through Prism too.
+    let crashing = Daemon::start_env(
+        &env.config,
+        env.path("daemon-crash.log"),
+        &[],
+        &[("SECINTAKE_FAILPOINT", "effect.filed:1")],
+    );
+    env.deliver(&encrypted_with_attachment(
+        "JupyterHub's proxy leaks the API token in a redirect.",
+        "import requests\nprint(requests.get('http://hub/api').text)\n",
+    ));
+    let mut crashing = crashing;
+    let crashed = crashing.wait(WAIT);
+    assert!(
+        crashed.is_some_and(|s| !s.success()),
+        "the failpoint did not stop the first daemon: {crashed:?}\n{}",
+        crashing.log_text()
+    );
+    assert_eq!(env.github.issues(REPO).len(), 1, "filed before the crash");
+
     let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
     let snapshot = env.state_dir().join("status.json");
     assert!(
@@ -60,18 +85,16 @@ fn daemon_conversation_matches_githubs_openapi_description() {
         "daemon did not start:\n{}",
         daemon.log_text()
     );
-
-    // 1. An encrypted report with an attachment: search, list, labels,
-    //    contents upload, issue.
-    env.deliver(&encrypted_with_attachment(
-        "JupyterHub's proxy leaks the API token in a redirect.",
-        "import requests\nprint(requests.get('http://hub/api').text)\n",
-    ));
-    let issues = wait_until(WAIT, || {
-        let i = env.github.issues(REPO);
-        (!i.is_empty()).then_some(i)
-    })
-    .unwrap_or_else(|| panic!("no issue:\n{}\nprism:\n{}", daemon.log_text(), prism.log()));
+    // Acknowledged means filed first.
+    let recovered = wait_until(WAIT, || (!env.acks().is_empty()).then_some(()));
+    assert!(
+        recovered.is_some(),
+        "the restarted daemon did not file and acknowledge:\n{}\nprism:\n{}",
+        daemon.log_text(),
+        prism.log()
+    );
+    let issues = env.github.issues(REPO);
+    assert_eq!(issues.len(), 1, "the retry filed a second issue");
     let tracking_id = issues[0]
         .title
         .split(']')
@@ -140,9 +163,23 @@ fn daemon_conversation_matches_githubs_openapi_description() {
             .iter()
             .any(|r| r.method == method && r.path_only().ends_with(tail))
     };
-    assert!(requests
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.starts_with("/search/issues")),
+        "marker search after the crash"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "GET" && r.path.contains("/contents/reports/")),
+        "stored-attachment look-up after the crash"
+    );
+    let created = requests
         .iter()
-        .any(|r| r.path.starts_with("/search/issues")));
+        .filter(|r| r.method == "POST" && r.path_only().ends_with("/issues"))
+        .count();
+    assert_eq!(created, 2, "one create-issue per report, none repeated");
     assert!(seen("GET", "/issues"), "list issues");
     assert!(seen("GET", "/labels"), "list labels");
     assert!(seen("POST", "/labels"), "create label / add labels");
@@ -275,6 +312,10 @@ fn github_app_installation_token_is_minted_and_refreshed() {
     daemon.terminate(Duration::from_secs(20));
     assert_eq!(issues.len(), 2);
     assert_eq!(env.github.minted_tokens().len(), 2, "token refreshed once");
+    // The second report's create-issue may first be refused with the
+    // revoked token (401, nothing created: still 2 issues above); the one
+    // that filed it carried the new token.
+    let minted = env.github.minted_tokens();
     let used: Vec<String> = env
         .github
         .requests()
@@ -282,6 +323,14 @@ fn github_app_installation_token_is_minted_and_refreshed() {
         .filter(|r| r.method == "POST" && r.path_only().ends_with("/issues"))
         .filter_map(|r| r.header("authorization").map(str::to_string))
         .collect();
-    assert_eq!(used.len(), 2, "{used:?}");
-    assert!(used[1].ends_with(&env.github.minted_tokens()[1]));
+    assert!(
+        used.first().is_some_and(|a| a.ends_with(&minted[0])),
+        "{used:?}"
+    );
+    assert!(
+        used.last().is_some_and(|a| a.ends_with(&minted[1])),
+        "{used:?}"
+    );
+    let with_new = used.iter().filter(|a| a.ends_with(&minted[1])).count();
+    assert_eq!(with_new, 1, "{used:?}");
 }

@@ -128,6 +128,8 @@ pub fn load_backlog(s: &Servers, data: &Data, mailbox: &str, n: usize) -> Result
 pub struct Drain {
     /// Requests the GitHub fake received during the run.
     pub github_requests: usize,
+    /// The same, per endpoint ("POST /issues"), most frequent first.
+    pub github_endpoints: Vec<(String, usize)>,
     pub wall_secs: f64,
     pub cpu_secs: f64,
     pub peak_rss_kb: u64,
@@ -161,7 +163,9 @@ pub fn drain(s: &Servers, data: &Data, name: &str, n: usize, timeout: Duration) 
         },
     )?;
     let cpu_secs = d.cpu_secs();
-    let github_requests = s.github.requests().len();
+    let requests = s.github.requests();
+    let github_requests = requests.len();
+    let github_endpoints = by_endpoint(requests.iter().map(|r| (r.method.as_str(), r.path_only())));
     s.github.clear_requests();
     let peak_rss_kb = d.peak_rss_kb();
     let issue = *s.issue_instants().last().context("no issue")?;
@@ -180,6 +184,7 @@ pub fn drain(s: &Servers, data: &Data, name: &str, n: usize, timeout: Duration) 
     d.stop();
     Ok(Drain {
         github_requests,
+        github_endpoints,
         wall_secs: (end - d.started).as_secs_f64(),
         cpu_secs,
         peak_rss_kb,
@@ -199,10 +204,38 @@ pub fn big(s: &Servers, data: &Data, big: &Path) -> Result<Drain> {
     wait_done(s, &mut d, issues0 + 1, acks0 + 1, Duration::from_secs(300))?;
     let out = Drain {
         github_requests: 0,
+        github_endpoints: Vec::new(),
         wall_secs: t0.elapsed().as_secs_f64(),
         cpu_secs: d.cpu_secs(),
         peak_rss_kb: d.peak_rss_kb(),
     };
     d.stop();
     Ok(out)
+}
+
+/// Counts requests per endpoint: the repository prefix dropped, numbers as
+/// `{n}`, everything under `contents/` as one.
+fn by_endpoint<'a>(requests: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, usize)> {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for (method, path) in requests {
+        let tail = path
+            .strip_prefix("/repos/")
+            .and_then(|p| p.splitn(3, '/').nth(2))
+            .unwrap_or(path.trim_start_matches('/'));
+        let mut segs = Vec::new();
+        for seg in tail.split('/') {
+            if seg == "contents" {
+                segs.push("contents/…");
+                break;
+            }
+            let number = !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit());
+            segs.push(if number { "{n}" } else { seg });
+        }
+        *counts
+            .entry(format!("{method} /{}", segs.join("/")))
+            .or_default() += 1;
+    }
+    let mut out: Vec<(String, usize)> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
 }

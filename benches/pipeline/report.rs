@@ -160,6 +160,13 @@ impl Table {
             self.backlog.github_requests,
             5000.0 * n / self.backlog.github_requests.max(1) as f64
         );
+        let per_endpoint: Vec<String> = self
+            .backlog
+            .github_endpoints
+            .iter()
+            .map(|(e, c)| format!("{e} {c}"))
+            .collect();
+        let _ = writeln!(o, "by endpoint: {}", per_endpoint.join(", "));
         let _ = writeln!(o, "\n### Peak RSS (VmHWM)\n");
         let _ = writeln!(
             o,

@@ -115,10 +115,10 @@ impl Pipeline {
             return self.store.put(rec);
         }
         if matches!(rec.ack, Ack::Pending) {
-            let records = self.store.all()?;
             let now = Utc::now();
+            let store = self.store.as_ref();
             if let Some(reason) =
-                crate::ratecap::exceeded(&records, &rec.tracking_id, &to, now, &self.settings.ack)
+                crate::ratecap::exceeded(store, &rec.tracking_id, &to, now, &self.settings.ack)?
             {
                 tracing::warn!(tracking_id = %rec.tracking_id, reason = %reason, "acknowledgement not sent");
                 crate::metrics::global().ack_suppressed("rate_cap");

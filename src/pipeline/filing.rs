@@ -81,8 +81,10 @@ impl Pipeline {
         rec: &Record,
         opened: &Opened,
         related: Option<(u64, &str, &str)>,
+        look: bool,
     ) -> Effect<Filing> {
-        let since = rec.received_at - ChronoDuration::days(1);
+        // Only an earlier attempt can have left an issue with our marker.
+        let since = look.then(|| rec.received_at - ChronoDuration::days(1));
         let note = related.map(|(issue, of, reason)| {
             format!(
                 "\n\n---\n**Possibly related to #{issue}** ({of}): {}. Filed separately so that each reporter is credited.\n",
@@ -127,6 +129,14 @@ impl Pipeline {
 
     /// Files what is due for `rec`, recording each step before the next.
     pub(super) async fn file(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
+        // What this attempt does next must be looked for by the next one, so
+        // say durably that an attempt began; the flag read before this tells
+        // whether one already had (then the tracker is searched first).
+        let look = rec.file_attempts.started;
+        if !look {
+            rec.file_attempts.started = true;
+            self.store.put(rec)?;
+        }
         let result: Effect<()> = match rec.kind.clone() {
             Some(Kind::FollowUp { of }) => self
                 .file_follow_up(rec, opened, &of)
@@ -137,11 +147,11 @@ impl Pipeline {
                 .await
                 .map(|f| rec.filing = Some(f)),
             Some(Kind::New) | Some(Kind::Unreadable { .. }) => self
-                .file_issue(rec, opened, None)
+                .file_issue(rec, opened, None, look)
                 .await
                 .map(|f| rec.filing = Some(f)),
             Some(Kind::Related { of, reason }) => {
-                self.file_related(rec, opened, &of, &reason).await
+                self.file_related(rec, opened, &of, &reason, look).await
             }
             _ => return Ok(()),
         };
@@ -168,11 +178,12 @@ impl Pipeline {
         opened: &Opened,
         of: &str,
         reason: &str,
+        look: bool,
     ) -> Effect<()> {
         let their_issue = self.issue_of(of)?;
         if rec.filing.is_none() {
             let f = self
-                .file_issue(rec, opened, Some((their_issue, of, reason)))
+                .file_issue(rec, opened, Some((their_issue, of, reason)), look)
                 .await?;
             failpoint::hit("effect.filed");
             rec.filing = Some(f);

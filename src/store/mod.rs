@@ -14,10 +14,13 @@
 //! [`Store::check`] runs at start-up: it reports and repairs half-finished
 //! records and stale indexes (see [`consistency`]).
 
+mod cache;
 pub mod consistency;
 mod sled_store;
 #[cfg(test)]
 mod tests;
+
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
 
@@ -66,7 +69,11 @@ pub trait Store: Send + Sync {
     fn raw(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Marks the record archived and drops its raw bytes, durably.
     fn archive(&self, record: &Record) -> Result<(), StoreError>;
+    /// Every record, in arrival order (received time, then tracking ID).
     fn all(&self) -> Result<Vec<Record>, StoreError>;
+    /// Shows every record to `visit`, in the order of [`Store::all`], without
+    /// copying; stops when `visit` breaks. `visit` must not call the store.
+    fn scan(&self, visit: &mut dyn FnMut(&Record) -> ControlFlow<()>) -> Result<(), StoreError>;
     /// The first record taken in with this Message-ID.
     fn by_message_id(&self, message_id: &str) -> Result<Option<String>, StoreError>;
     /// The first record taken in with these exact bytes (SHA-256, hex).

@@ -2,12 +2,15 @@
 //! (JSON), raw message bytes, and the indexes by source position, raw hash and
 //! Message-ID. Writes that precede a side effect are flushed before returning.
 
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::Datelike;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
+use super::cache::RecordCache;
 use super::{Admission, Consistency, Intake, Store, StoreError};
 use crate::failpoint;
 use crate::record::{Ack, Attempts, Record, SourceRef, State};
@@ -20,6 +23,9 @@ pub struct SledStore {
     pub(super) by_hash: sled::Tree,
     pub(super) by_message_id: sled::Tree,
     pub(super) meta: sled::Tree,
+    /// Decoded records, loaded on first use, written through; `None` also
+    /// after a repair wrote to the trees directly.
+    cache: RwLock<Option<RecordCache>>,
 }
 
 impl SledStore {
@@ -45,7 +51,40 @@ impl SledStore {
             by_message_id: db.open_tree("by_message_id")?,
             meta: db.open_tree("meta")?,
             db,
+            cache: RwLock::new(None),
         })
+    }
+
+    /// The cache, loaded from the records tree if it is not yet.
+    fn cached(&self) -> Result<RwLockReadGuard<'_, Option<RecordCache>>, StoreError> {
+        {
+            let guard = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            if guard.is_some() {
+                return Ok(guard);
+            }
+        }
+        let mut loaded = RecordCache::default();
+        for item in self.records.iter() {
+            let (k, v) = item?;
+            loaded.upsert(Self::decode(&String::from_utf8_lossy(&k), &v)?);
+        }
+        let mut guard = self.cache_mut();
+        if guard.is_none() {
+            *guard = Some(loaded);
+        }
+        drop(guard);
+        Ok(self.cache.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn cache_mut(&self) -> RwLockWriteGuard<'_, Option<RecordCache>> {
+        self.cache.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps a loaded cache in step with a record just written to the tree.
+    fn remember(&self, record: Record) {
+        if let Some(cache) = self.cache_mut().as_mut() {
+            cache.upsert(record);
+        }
     }
 
     pub(super) fn decode(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
@@ -144,21 +183,32 @@ impl Store for SledStore {
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         };
+        match &admission {
+            Admission::New(record) => self.remember(record.as_ref().clone()),
+            Admission::Moved(id) => {
+                if let Some(bytes) = self.records.get(id.as_bytes())? {
+                    self.remember(Self::decode(id, &bytes)?);
+                }
+            }
+            Admission::Known(_) => {}
+        }
         failpoint::hit("store.admit.flush");
         self.flush()?;
         Ok(admission)
     }
 
     fn get(&self, tracking_id: &str) -> Result<Option<Record>, StoreError> {
-        match self.records.get(tracking_id.as_bytes())? {
-            Some(bytes) => Ok(Some(Self::decode(tracking_id, &bytes)?)),
-            None => Ok(None),
-        }
+        Ok(self
+            .cached()?
+            .as_ref()
+            .and_then(|c| c.get(tracking_id))
+            .cloned())
     }
 
     fn put(&self, record: &Record) -> Result<(), StoreError> {
         self.records
             .insert(record.tracking_id.as_bytes(), Self::encode(record))?;
+        self.remember(record.clone());
         failpoint::hit("store.put.flush");
         self.flush()
     }
@@ -183,22 +233,25 @@ impl Store for SledStore {
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         }
+        self.remember(rec);
         failpoint::hit("store.archive.flush");
         self.flush()
     }
 
     fn all(&self) -> Result<Vec<Record>, StoreError> {
         let mut out = Vec::new();
-        for item in self.records.iter() {
-            let (k, v) = item?;
-            out.push(Self::decode(&String::from_utf8_lossy(&k), &v)?);
-        }
-        out.sort_by(|a, b| {
-            a.received_at
-                .cmp(&b.received_at)
-                .then(a.tracking_id.cmp(&b.tracking_id))
-        });
+        self.scan(&mut |r| {
+            out.push(r.clone());
+            ControlFlow::Continue(())
+        })?;
         Ok(out)
+    }
+
+    fn scan(&self, visit: &mut dyn FnMut(&Record) -> ControlFlow<()>) -> Result<(), StoreError> {
+        if let Some(cache) = self.cached()?.as_ref() {
+            cache.visit(visit);
+        }
+        Ok(())
     }
 
     fn by_message_id(&self, message_id: &str) -> Result<Option<String>, StoreError> {
@@ -234,7 +287,12 @@ impl Store for SledStore {
     }
 
     fn check(&self, repair: bool) -> Result<Consistency, StoreError> {
-        super::consistency::check(self, repair)
+        let checked = super::consistency::check(self, repair);
+        if repair {
+            // The repair wrote to the trees directly: reload on next use.
+            *self.cache_mut() = None;
+        }
+        checked
     }
 }
 

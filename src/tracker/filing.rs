@@ -13,12 +13,14 @@ use crate::normalize::Opened;
 use crate::record::{Filing, Record};
 
 /// Stores each attachment under `reports/<ID>/`, in order. Over the size
-/// limit: `None` (the issue lists its size and hash anyway).
+/// limit: `None` (the issue lists its size and hash anyway). `look`: an
+/// earlier attempt may have stored some already, so check before writing.
 pub async fn store_attachments(
     tracker: &Tracker,
     composer: &Composer<'_>,
     rec: &Record,
     opened: &Opened,
+    look: bool,
 ) -> Effect<Vec<Option<StoredFile>>> {
     let max = composer.attachment_max();
     let mut out = Vec::with_capacity(opened.attachments.len());
@@ -29,7 +31,7 @@ pub async fn store_attachments(
         }
         let path = attachment_path(&rec.tracking_id, i + 1, &a.name);
         let message = format!("secintake: attachment {} of {}", i + 1, rec.tracking_id);
-        out.push(tracker.store_file(&path, &a.data, &message).await?);
+        out.push(tracker.store_file(&path, &a.data, &message, look).await?);
     }
     Ok(out)
 }
@@ -40,16 +42,24 @@ fn template_error(e: impl std::fmt::Display) -> EffectError {
 
 /// A new (or unreadable) report as an issue; `amend` may add to the draft
 /// (e.g. a "possibly related" note) with [`IssueDraft::append`].
+///
+/// `look_since`: look for the record's marker in issues updated since then
+/// first — when an earlier attempt may have created the issue. None on the
+/// very first attempt: nothing can carry the marker yet, and the look-up
+/// (a search plus a listing of every recent issue) grows with the tracker.
 pub async fn file_issue(
     tracker: &Tracker,
     composer: &Composer<'_>,
     rec: &Record,
     opened: &Opened,
-    since: DateTime<Utc>,
+    look_since: Option<DateTime<Utc>>,
     amend: impl FnOnce(&mut IssueDraft),
 ) -> Effect<Filing> {
-    let found = tracker.find(&rec.tracking_id, None, since).await?;
-    let stored = store_attachments(tracker, composer, rec, opened).await?;
+    let found = match look_since {
+        Some(since) => tracker.find(&rec.tracking_id, None, since).await?,
+        None => None,
+    };
+    let stored = store_attachments(tracker, composer, rec, opened, look_since.is_some()).await?;
     let mut draft = composer
         .issue_with(rec, opened, &stored)
         .map_err(template_error)?;
@@ -74,7 +84,7 @@ pub async fn file_comment(
     since: DateTime<Utc>,
 ) -> Effect<Filing> {
     let found = tracker.find(&rec.tracking_id, Some(issue), since).await?;
-    let stored = store_attachments(tracker, composer, rec, opened).await?;
+    let stored = store_attachments(tracker, composer, rec, opened, true).await?;
     let draft = composer
         .comment_with(rec, opened, issue, &stored)
         .map_err(template_error)?;

@@ -151,15 +151,17 @@ impl Tracker {
     }
 
     /// Keeps an attachment beside the issue; `None` when it is over the
-    /// configured size limit (or the tracker keeps none).
+    /// configured size limit (or the tracker keeps none). `look`: the path
+    /// may hold a copy from an earlier attempt.
     pub async fn store_file(
         &self,
         path: &str,
         data: &[u8],
         message: &str,
+        look: bool,
     ) -> Effect<Option<StoredFile>> {
         match self {
-            Tracker::Github(t) => t.store_file(path, data, message).await,
+            Tracker::Github(t) => t.store_file(path, data, message, look).await,
             Tracker::Directory(t) => t.store_file(path, data),
         }
     }

@@ -3,6 +3,8 @@
 //! uploads, and the repository is as private as the issues.
 
 use ::http::{Method, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use serde_json::json;
 
 use super::http::str_field;
@@ -10,70 +12,52 @@ use super::{GithubTracker, NOT_FOUND};
 use crate::effect::Effect;
 use crate::tracker::StoredFile;
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding (RFC 4648 §4), as the contents API wants.
-pub fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].iter().enumerate() {
-            if i <= chunk.len() {
-                let idx = ((n >> shift) & 63) as usize;
-                out.push(char::from(B64.get(idx).copied().unwrap_or(b'A')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 impl GithubTracker {
     /// Stores `data` at `path` (under `reports/<ID>/`) unless the same bytes
     /// are already there, e.g. from an attempt that crashed before filing.
+    /// Without `look` (the record's first attempt, so nothing of ours can be
+    /// at the path yet) the file is written without looking first.
     pub async fn store_file(
         &self,
         path: &str,
         data: &[u8],
         message: &str,
+        look: bool,
     ) -> Effect<Option<StoredFile>> {
         if data.len() as u64 > self.attachment_max_bytes {
             return Ok(None);
         }
         let url_path = format!("{}/contents/{path}", self.repo_path());
-        let existing = self
-            .api
-            .call(
-                "looking up a stored attachment",
-                Method::GET,
-                &url_path,
-                None,
-                NOT_FOUND,
-            )
-            .await?;
         let mut sha = None;
-        if existing.status == StatusCode::OK {
-            // Only secintake writes under reports/<ID>/, and a report's
-            // attachments are the same on every attempt: same size, same file.
-            if existing
-                .json
-                .get("size")
-                .and_then(serde_json::Value::as_u64)
-                == Some(data.len() as u64)
-            {
-                return Ok(Some(stored(path, &existing.json)));
+        if look {
+            let existing = self
+                .api
+                .call(
+                    "looking up a stored attachment",
+                    Method::GET,
+                    &url_path,
+                    None,
+                    NOT_FOUND,
+                )
+                .await?;
+            if existing.status == StatusCode::OK {
+                // Only secintake writes under reports/<ID>/, and a report's
+                // attachments are the same on every attempt: same size, same file.
+                if existing
+                    .json
+                    .get("size")
+                    .and_then(serde_json::Value::as_u64)
+                    == Some(data.len() as u64)
+                {
+                    return Ok(Some(stored(path, &existing.json)));
+                }
+                sha = str_field(&existing.json, "sha").map(str::to_string);
             }
-            sha = str_field(&existing.json, "sha").map(str::to_string);
         }
+        let content = STANDARD.encode(data);
         let body = match sha {
-            Some(sha) => json!({"message": message, "content": base64(data), "sha": sha}),
-            None => json!({"message": message, "content": base64(data)}),
+            Some(sha) => json!({"message": message, "content": content, "sha": sha}),
+            None => json!({"message": message, "content": content}),
         };
         let put = self
             .api
@@ -94,24 +78,5 @@ fn stored(path: &str, content: &serde_json::Value) -> StoredFile {
     StoredFile {
         path: path.to_string(),
         url: str_field(content, "html_url").map(str::to_string),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (plain, encoded) in cases {
-            assert_eq!(super::base64(plain.as_bytes()), encoded);
-        }
     }
 }

@@ -123,7 +123,7 @@ async fn handle(
             segs: path
                 .split('/')
                 .filter(|s| !s.is_empty())
-                .map(|s| percent_decode(s, false))
+                .map(percent_decode)
                 .collect(),
             query: parse_query(query),
             body,
