@@ -13,6 +13,7 @@
 mod notify;
 mod reload;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ use crate::mailer::{outbox::OutboxMailer, smtp::SmtpMailer, Mailer};
 use crate::metrics;
 use crate::normalize::sha256_hex;
 use crate::openpgp::Keyring;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Opening, Pipeline};
 use crate::record::{Facts, Record, State};
 use crate::render::Templates;
 use crate::shutdown::{Reload, Shutdown};
@@ -150,28 +151,45 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
     new
 }
 
-/// Advances every unfinished record once. After shutdown no new step
-/// starts, and the one in flight is dropped at the grace deadline.
+/// How many records ahead of the current one have their message decrypted
+/// already: enough to keep a second core busy while the current record
+/// waits on GitHub, SMTP or IMAP, few enough to bound the memory held.
+const OPEN_AHEAD: usize = 2;
+
+/// Advances every unfinished record once, in arrival order. After shutdown
+/// no new step starts, and the one in flight is dropped at the grace
+/// deadline.
 async fn work(
     p: &Pipeline,
     source: &mut Source,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Vec<Record>> {
-    let mut pending: Vec<Record> = Vec::new();
+    let mut pending: VecDeque<Record> = VecDeque::new();
     p.store.scan(&mut |r| {
         if r.state != State::Archived {
-            pending.push(r.clone());
+            pending.push_back(r.clone());
         }
         std::ops::ControlFlow::Continue(())
     })?;
-    for rec in pending {
+    let mut ahead: VecDeque<(Record, Option<Opening>)> = VecDeque::new();
+    loop {
+        while ahead.len() <= OPEN_AHEAD && !shutdown.is_triggered() {
+            let Some(rec) = pending.pop_front() else {
+                break;
+            };
+            let opening = p.open_ahead(&rec)?;
+            ahead.push_back((rec, opening));
+        }
+        let Some((rec, opening)) = ahead.pop_front() else {
+            break;
+        };
         if shutdown.is_triggered() {
             break;
         }
         let id = rec.tracking_id.clone();
         let span = tracing::info_span!("record", tracking_id = %id);
         tokio::select! {
-            r = p.advance(rec, source).instrument(span) => {
+            r = p.advance_opening(rec, source, opening).instrument(span) => {
                 if let Err(e) = r {
                     tracing::error!(tracking_id = %id, error = %e, "state store failure");
                 }

@@ -33,6 +33,9 @@ pub struct Pipeline {
     pub mailer: Mailer,
 }
 
+/// A message being decrypted and normalised on the blocking pool.
+pub type Opening = tokio::task::JoinHandle<Opened>;
+
 fn due(a: &Attempts, now: DateTime<Utc>) -> bool {
     a.next_at.is_none_or(|t| t <= now)
 }
@@ -83,28 +86,67 @@ impl Pipeline {
 
     /// Decrypts and normalises the record's raw message (CPU-bound, off the runtime).
     async fn open(&self, record: &Record) -> Result<Option<Opened>, StoreError> {
+        match self.start_opening(record)? {
+            Some(task) => Ok(task.await.ok()),
+            None => Ok(None),
+        }
+    }
+
+    /// Starts decrypting and normalising the record's raw message on the
+    /// blocking pool; None when the raw bytes are gone (archived).
+    fn start_opening(&self, record: &Record) -> Result<Option<Opening>, StoreError> {
         let Some(raw) = self.store.raw(&record.tracking_id)? else {
             return Ok(None);
         };
         let keyring = self.keyring.clone();
         let limits = self.settings.limits.clone();
-        Ok(
-            tokio::task::spawn_blocking(move || normalize::open(&keyring, &raw, &limits))
-                .await
-                .ok(),
-        )
+        Ok(Some(tokio::task::spawn_blocking(move || {
+            normalize::open(&keyring, &raw, &limits)
+        })))
+    }
+
+    /// Whether [`Pipeline::advance`] will open this record's message now.
+    fn will_open(&self, rec: &Record, now: DateTime<Utc>) -> bool {
+        rec.kind.is_none() || (!rec.filing_done() && due(&rec.file_attempts, now))
+    }
+
+    /// Starts opening `rec` ahead of its turn when its turn will need it, so
+    /// that decryption (CPU) overlaps the network waits of the records
+    /// before it. Opening reads only the record's own bytes and the keys;
+    /// classification, which depends on earlier records, still runs in
+    /// order inside [`Pipeline::advance`].
+    pub fn open_ahead(&self, rec: &Record) -> Result<Option<Opening>, StoreError> {
+        if self.will_open(rec, Utc::now()) {
+            self.start_opening(rec)
+        } else {
+            Ok(None)
+        }
     }
 
     /// Moves a record as far as it can go now. Returns the record as stored.
-    pub async fn advance(
+    pub async fn advance(&self, rec: Record, source: &mut Source) -> Result<Record, StoreError> {
+        self.advance_opening(rec, source, None).await
+    }
+
+    /// [`Pipeline::advance`], with the opening of the message perhaps
+    /// already started by [`Pipeline::open_ahead`].
+    pub async fn advance_opening(
         &self,
         mut rec: Record,
         source: &mut Source,
+        ahead: Option<Opening>,
     ) -> Result<Record, StoreError> {
-        let mut opened: Option<Opened> = None;
+        let mut opened: Option<Opened> = match ahead {
+            Some(task) => task.await.ok(),
+            None => None,
+        };
         if rec.kind.is_none() {
-            let Some(o) = self.open(&rec).await? else {
-                return Ok(rec);
+            let o = match opened.take() {
+                Some(o) => o,
+                None => match self.open(&rec).await? {
+                    Some(o) => o,
+                    None => return Ok(rec),
+                },
             };
             self.classify(&mut rec, &o)?;
             opened = Some(o);

@@ -166,7 +166,7 @@ impl Pipeline {
             message_id: mail.message_id.clone(),
             since: now,
         };
-        self.store.put(rec)?;
+        self.store.put_synced(rec)?;
         failpoint::hit("effect.ack.intent");
         let copy = self
             .settings

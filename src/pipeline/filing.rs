@@ -135,7 +135,7 @@ impl Pipeline {
         let look = rec.file_attempts.started;
         if !look {
             rec.file_attempts.started = true;
-            self.store.put(rec)?;
+            self.store.put_synced(rec)?;
         }
         let result: Effect<()> = match rec.kind.clone() {
             Some(Kind::FollowUp { of }) => self

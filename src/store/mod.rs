@@ -64,8 +64,13 @@ pub trait Store: Send + Sync {
     /// Records a fetched message durably, assigning a tracking ID, unless it is known.
     fn admit(&self, prefix: &str, intake: Intake<'_>) -> Result<Admission, StoreError>;
     fn get(&self, tracking_id: &str) -> Result<Option<Record>, StoreError>;
-    /// Writes a record durably (flushed before returning).
+    /// Writes a record durably (flushed before returning): it survives a
+    /// crash or kill of the daemon.
     fn put(&self, record: &Record) -> Result<(), StoreError>;
+    /// [`Store::put`], and it survives a power cut too (`fdatasync`). For the
+    /// writes whose loss could repeat an external effect: the intent written
+    /// right before a tracker filing or an acknowledgement is attempted.
+    fn put_synced(&self, record: &Record) -> Result<(), StoreError>;
     fn raw(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Marks the record archived and drops its raw bytes, durably.
     fn archive(&self, record: &Record) -> Result<(), StoreError>;

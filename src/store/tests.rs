@@ -130,3 +130,40 @@ fn check_reports_and_repairs() {
     };
     assert_ne!(next.tracking_id, rec.tracking_id);
 }
+
+#[test]
+fn synced_writes_find_sleds_log_and_the_cache_follows_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    assert!(
+        store.log_file.is_some(),
+        "sled's log file moved: put_synced would only flush to the OS"
+    );
+    let Admission::New(rec) = admit(&store, imap(1, 1), b"one") else {
+        panic!("not new")
+    };
+    let mut rec = *rec;
+    rec.file_attempts.started = true;
+    store.put_synced(&rec).unwrap();
+    rec.state = State::Classified;
+    store.put(&rec).unwrap();
+    store.archive(&rec).unwrap();
+    let cached = store.get(&rec.tracking_id).unwrap().unwrap();
+    assert_eq!(cached.state, State::Archived, "read through the cache");
+    assert!(store.raw(&rec.tracking_id).unwrap().is_none());
+    drop(store);
+    // A fresh process sees what the cache of the old one saw.
+    let store = SledStore::open(dir.path()).unwrap();
+    let back = store.get(&rec.tracking_id).unwrap().unwrap();
+    assert_eq!(back.state, State::Archived);
+    assert!(back.file_attempts.started);
+    let mut seen = 0;
+    store
+        .scan(&mut |r| {
+            seen += 1;
+            assert_eq!(r.tracking_id, rec.tracking_id);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(seen, 1);
+}
