@@ -206,7 +206,7 @@ pub async fn run(settings: &Settings, connectivity: bool) -> Report {
         Err(e) => report.config.push(format!("mailer: {e}")),
     }
     let mut source = build_source(settings);
-    match source.fetch_new(&|_| true).await {
+    match source.fetch_new(&|_| true, 0).await {
         Ok(_) => report.ok.push("mail source reachable".into()),
         Err(e) if e.is_permanent() => report.config.push(format!("source: {e}")),
         Err(e) => report.connectivity.push(format!("source: {e}")),

@@ -120,27 +120,45 @@ fn admit(p: &Pipeline, source: crate::record::SourceRef, raw: &[u8]) -> anyhow::
         .admit(&p.settings.instance.tracking_prefix, intake)?)
 }
 
-/// Fetches what is new and records it durably. Returns how many were new.
-async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> usize {
+/// How many messages one pass takes in. A backlog is worked through in
+/// slices of this size, so the raw bytes held in memory at once stay
+/// bounded however much mail is waiting.
+const INTAKE_PER_PASS: usize = 100;
+
+/// What a pass of intake did.
+#[derive(Default)]
+struct Taken {
+    /// New records.
+    new: usize,
+    /// The pass took in as much as it may: more mail may be waiting.
+    full: bool,
+}
+
+/// Fetches what is new (at most [`INTAKE_PER_PASS`] messages) and records
+/// it durably.
+async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> Taken {
     let store = p.store.clone();
     let known = move |r: &crate::record::SourceRef| store.knows_source(r).unwrap_or(false);
-    let fetched = match source.fetch_new(&known).await {
+    let fetched = match source.fetch_new(&known, INTAKE_PER_PASS).await {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(error = %e, "fetching mail failed");
-            return 0;
+            return Taken::default();
         }
     };
-    let mut new = 0;
+    let slice = fetched.len();
+    let (mut new, mut recorded) = (0, 0);
     for f in fetched {
         match admit(p, f.source, &f.raw) {
             Ok(Admission::New(rec)) => {
                 tracing::info!(tracking_id = %rec.tracking_id, size = rec.facts.raw_size, "received");
                 summary.admitted.push(rec.tracking_id);
                 new += 1;
+                recorded += 1;
             }
             Ok(Admission::Moved(id)) => {
-                tracing::info!(tracking_id = %id, "message seen again at a new position")
+                tracing::info!(tracking_id = %id, "message seen again at a new position");
+                recorded += 1;
             }
             Ok(Admission::Known(_)) => {}
             Err(e) => {
@@ -148,7 +166,12 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
             }
         }
     }
-    new
+    // A full slice of which nothing could be recorded (store failing) is
+    // not a reason to fetch again at once.
+    Taken {
+        new,
+        full: slice >= INTAKE_PER_PASS && recorded > 0,
+    }
 }
 
 /// How many records ahead of the current one have their message decrypted
@@ -303,12 +326,12 @@ pub async fn run_with_reload(
         }
         metrics::global().pass_started();
         // Stop taking in new mail once shutdown was asked for.
-        let new = if shutdown.is_triggered() {
-            0
+        let taken = if shutdown.is_triggered() {
+            Taken::default()
         } else {
             tokio::select! {
-                n = intake(&pipeline, &mut source, &mut summary) => n,
-                _ = shutdown.deadline(SHUTDOWN_GRACE) => 0,
+                t = intake(&pipeline, &mut source, &mut summary) => t,
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => Taken::default(),
             }
         };
         metrics::global().progress();
@@ -338,9 +361,13 @@ pub async fn run_with_reload(
         if shutdown.is_triggered() {
             break;
         }
+        if taken.full {
+            // More is waiting: the next slice, without waiting for news.
+            continue;
+        }
         if once {
             rounds += 1;
-            if new == 0 || rounds >= 20 {
+            if taken.new == 0 || rounds >= 20 {
                 break;
             }
             continue;

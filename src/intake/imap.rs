@@ -163,14 +163,16 @@ impl ImapSource {
     pub async fn fetch_new(
         &mut self,
         known: &(dyn Fn(&SourceRef) -> bool + Sync),
+        max: usize,
     ) -> Effect<Vec<Fetched>> {
-        let r = self.fetch_new_inner(known).await;
+        let r = self.fetch_new_inner(known, max).await;
         self.reset(r)
     }
 
     async fn fetch_new_inner(
         &mut self,
         known: &(dyn Fn(&SourceRef) -> bool + Sync),
+        max: usize,
     ) -> Effect<Vec<Fetched>> {
         let mailbox = self.settings.mailbox.clone();
         self.session().await?;
@@ -192,6 +194,7 @@ impl ImapSource {
             })
             .collect();
         uids.sort_unstable();
+        uids.truncate(max);
         let mut out = Vec::new();
         for batch in uids.chunks(FETCH_BATCH) {
             let set = batch

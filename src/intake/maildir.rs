@@ -29,7 +29,11 @@ impl MaildirSource {
         self.root.join(".Processed").join("cur")
     }
 
-    pub fn fetch_new(&self, known: &(dyn Fn(&SourceRef) -> bool + Sync)) -> Effect<Vec<Fetched>> {
+    pub fn fetch_new(
+        &self,
+        known: &(dyn Fn(&SourceRef) -> bool + Sync),
+        max: usize,
+    ) -> Effect<Vec<Fetched>> {
         let mut out = Vec::new();
         for sub in ["new", "cur"] {
             let dir = self.root.join(sub);
@@ -56,6 +60,9 @@ impl MaildirSource {
                 };
                 if known(&source) {
                     continue;
+                }
+                if out.len() >= max {
+                    return Ok(out);
                 }
                 let path = dir.join(&name);
                 let raw = read_bounded(&path, self.max_bytes).map_err(|e| {

@@ -32,14 +32,16 @@ pub enum Source {
 }
 
 impl Source {
-    /// Fetches messages whose position `known` does not recognise.
+    /// Fetches up to `max` messages whose position `known` does not
+    /// recognise, oldest first. Fewer than `max` means none are left.
     pub async fn fetch_new(
         &mut self,
         known: &(dyn Fn(&SourceRef) -> bool + Sync),
+        max: usize,
     ) -> Effect<Vec<Fetched>> {
         match self {
-            Source::Imap(s) => s.fetch_new(known).await,
-            Source::Maildir(s) => s.fetch_new(known),
+            Source::Imap(s) => s.fetch_new(known, max).await,
+            Source::Maildir(s) => s.fetch_new(known, max),
         }
     }
 
