@@ -108,6 +108,15 @@ impl Table {
                 pct(v, 99.0)
             );
         }
+        if l.floor_unseen > 0 {
+            let _ = writeln!(
+                o,
+                "\nfloor: {} of {} reports were moved out by the daemon before Dovecot told the bare client (not announced at all); the floor is over the other {}",
+                l.floor_unseen,
+                l.issue.len(),
+                l.floor.len()
+            );
+        }
         let _ = writeln!(
             o,
             "\n### Backlog ({} encrypted reports waiting: 80 % ~4 KB text, 20 % + 512 KB attachment; half RSA-4096, half Cv25519)\n",
