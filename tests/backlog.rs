@@ -11,58 +11,22 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::daemon::Daemon;
+use common::offline::{self, Offline};
 
 const REPORTS: usize = 250;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn write_config(dir: &Path, poll: &str) -> PathBuf {
-    let config = dir.join("secintake.toml");
-    let text = format!(
-        r#"
-[instance]
-tracking_prefix = "BACKLOG"
-addresses = ["security@example.org"]
-state_dir = "{dir}/state"
-
-[source]
-kind = "maildir"
-
-[source.maildir]
-path = "{dir}/inbox"
-poll_interval = "{poll}"
-
-[openpgp]
-secret_keys = ["{key}"]
-
-[tracker]
-kind = "directory"
-
-[tracker.directory]
-path = "{dir}/issues"
-
-[mailer]
-kind = "outbox"
-
-[mailer.outbox]
-path = "{dir}/outbox"
-
-[acknowledgement]
-from = "Security Team <security@example.org>"
-templates = "{templates}"
-# 250 acknowledgements in one run: over the default global cap of 100/h.
-global_max = 1000
-"#,
-        dir = dir.display(),
-        key = root()
-            .join("examples/keys/DEMO-ONLY-security.sec.asc")
-            .display(),
-        templates = root().join("config/templates").display(),
-    );
-    std::fs::write(&config, text).expect("config");
-    config
+    let poll = format!("poll_interval = \"{poll}\"");
+    offline::write_config(
+        dir,
+        &Offline {
+            tracking_prefix: "BACKLOG",
+            maildir: &poll,
+            // 250 acknowledgements in one run: over the default global cap of 100/h.
+            acknowledgement: "global_max = 1000",
+            ..Offline::default()
+        },
+    )
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
@@ -72,9 +36,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn seed(dir: &Path) {
-    for sub in ["inbox/new", "inbox/cur", "inbox/tmp"] {
-        std::fs::create_dir_all(dir.join(sub)).expect("maildir");
-    }
+    offline::maildir(dir);
     for i in 0..REPORTS {
         let raw = format!(
             "From: reporter{i}@example.net\r\nTo: security@example.org\r\nSubject: Report number {i}\r\nMessage-ID: <backlog-{i}@example.net>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\nFinding {i}: widget {i} mishandles input {i}.\r\n"

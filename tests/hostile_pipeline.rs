@@ -3,15 +3,14 @@
 //! unreadable one is filed as a stub issue with its reason, size and hash —
 //! never its ciphertext — and its reporter is told how to resend.
 
+mod common;
 #[path = "corpus_support/mod.rs"]
 mod support;
 
+use common::offline::{self, Offline};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 const DEMO_FINGERPRINT: &str = "ED4AE5829BA9824B13BEA54D69BEE4C855097941";
 
@@ -33,51 +32,16 @@ fn has_ciphertext_run(text: &str) -> bool {
 }
 
 fn write_config(dir: &Path) -> PathBuf {
-    let config = dir.join("secintake.toml");
-    let text = format!(
-        r#"
-[instance]
-tracking_prefix = "HOSTILE"
-addresses = ["security@example.org"]
-state_dir = "{dir}/state"
-
-[source]
-kind = "maildir"
-
-[source.maildir]
-path = "{dir}/inbox"
-
-[openpgp]
-secret_keys = ["{key}"]
-legacy_decrypt_only = true
-
-[tracker]
-kind = "directory"
-
-[tracker.directory]
-path = "{dir}/issues"
-
-[mailer]
-kind = "outbox"
-
-[mailer.outbox]
-path = "{dir}/outbox"
-
-[acknowledgement]
-from = "Security Team <security@example.org>"
-templates = "{templates}"
-# Many hostile inputs share a sender: lift the acknowledgement rate caps.
-per_address_max = 1000
-global_max = 1000
-"#,
-        dir = dir.display(),
-        key = root()
-            .join("examples/keys/DEMO-ONLY-security.sec.asc")
-            .display(),
-        templates = root().join("config/templates").display(),
-    );
-    std::fs::write(&config, text).expect("config");
-    config
+    offline::write_config(
+        dir,
+        &Offline {
+            tracking_prefix: "HOSTILE",
+            openpgp: "legacy_decrypt_only = true",
+            // Many hostile inputs share a sender: lift the acknowledgement rate caps.
+            acknowledgement: "per_address_max = 1000\nglobal_max = 1000",
+            ..Offline::default()
+        },
+    )
 }
 
 fn read_dir_texts(dir: &Path) -> Vec<(PathBuf, String)> {
@@ -106,9 +70,7 @@ fn hostile_inputs_are_filed_as_stubs_without_ciphertext() {
     };
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    for sub in ["inbox/new", "inbox/cur", "inbox/tmp"] {
-        std::fs::create_dir_all(dir.join(sub)).expect("maildir");
-    }
+    offline::maildir(dir);
     let rows: Vec<_> = support::manifest(&corpus)
         .into_iter()
         .filter(support::Row::is_hostile)

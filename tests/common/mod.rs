@@ -5,6 +5,7 @@
 
 pub mod daemon;
 pub mod mail;
+pub mod offline;
 pub mod service;
 
 use std::path::{Path, PathBuf};
