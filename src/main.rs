@@ -1,5 +1,11 @@
 //! The `secintake` command: `run`, `check`, `status`.
 
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::string_slice, clippy::unwrap_used)
+)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

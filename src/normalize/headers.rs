@@ -39,8 +39,30 @@ fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
     }
 }
 
+/// The longest header value kept as text. These values are the sender's
+/// words and end up in `status.json`, metrics labels' neighbours and the
+/// operator's terminal, so they are bounded and stripped of control
+/// characters here, once.
+const MAX_HEADER_TEXT_CHARS: usize = 200;
+
 fn raw_text(m: &Message<'_>, name: &str) -> Option<String> {
-    m.header_raw(name).map(|v| v.trim().to_string())
+    m.header_raw(name).map(shown_text)
+}
+
+/// `value` made safe to show: unfolded, control and bidirectional-override
+/// characters replaced by spaces, at most [`MAX_HEADER_TEXT_CHARS`] chars.
+pub(crate) fn shown_text(value: &str) -> String {
+    let cleaned: String = value
+        .chars()
+        .map(|c| if is_unsafe_to_show(c) { ' ' } else { c })
+        .take(MAX_HEADER_TEXT_CHARS)
+        .collect();
+    cleaned.trim().to_string()
+}
+
+fn is_unsafe_to_show(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl Headers {
@@ -62,9 +84,12 @@ impl Headers {
                 .trim()
                 .is_empty()
         });
-        let vendor_autoreply = ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"]
+        // `X-Auto-Response-Suppress` is deliberately not a marker: it asks
+        // the recipient not to auto-reply, and Exchange sets it on mail
+        // people send too, so it does not show that a machine wrote the
+        // message; counting it would leave a real report unfiled.
+        let vendor_autoreply = ["X-Autoreply", "X-Autorespond"]
             .iter()
-            .take(2)
             .any(|h| m.header_raw(*h).is_some());
         Headers {
             from: first_address(m.from()),
@@ -94,3 +119,6 @@ impl Headers {
         self.in_reply_to.iter().chain(self.references.iter())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -332,7 +332,10 @@ pub(crate) fn stop_child(child: &mut Child) {
     }
     if let Ok(pid) = i32::try_from(child.id()) {
         // SAFETY: kill(2) with a PID we spawned and have not yet reaped.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(pid, libc::SIGTERM)
+        };
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
@@ -385,7 +388,10 @@ pub(crate) fn chown(path: &Path, owner: &str) -> Result<()> {
 
 pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid(2) cannot fail and touches no memory.
-    unsafe { libc::geteuid() == 0 }
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::geteuid() == 0
+    }
 }
 
 fn run_stdout(cmd: &str, args: &[&str]) -> Option<String> {
