@@ -20,6 +20,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tracing::Instrument;
 
+use crate::config::duration::to_chrono;
 use crate::config::{MailerSettings, Settings, SourceSettings, TrackerSettings};
 use crate::intake::{imap::ImapSource, maildir::MaildirSource, Source, Wake};
 use crate::mailer::{outbox::OutboxMailer, smtp::SmtpMailer, Mailer};
@@ -113,8 +114,8 @@ fn admit(p: &Pipeline, source: crate::record::SourceRef, raw: &[u8]) -> anyhow::
         raw,
         facts,
         received_at: now,
-        respond_by: now + chrono::Duration::from_std(ack.response_window).unwrap_or_default(),
-        disclose_by: now + chrono::Duration::from_std(ack.disclosure_window).unwrap_or_default(),
+        respond_by: now + to_chrono(ack.response_window),
+        disclose_by: now + to_chrono(ack.disclosure_window),
     };
     Ok(p.store
         .admit(&p.settings.instance.tracking_prefix, intake)?)

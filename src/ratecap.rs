@@ -28,7 +28,7 @@ fn sent_at(r: &Record) -> Option<DateTime<Utc>> {
 }
 
 fn window(d: std::time::Duration) -> ChronoDuration {
-    ChronoDuration::from_std(d).unwrap_or(ChronoDuration::MAX)
+    crate::config::duration::to_chrono(d)
 }
 
 /// Why an acknowledgement to `to` for record `id` must not go out now, or

@@ -30,7 +30,7 @@ use crate::tracker::activity::reminder_marker;
 use crate::tracker::CommentDraft;
 
 fn chrono(d: std::time::Duration) -> ChronoDuration {
-    ChronoDuration::from_std(d).unwrap_or(ChronoDuration::MAX)
+    crate::config::duration::to_chrono(d)
 }
 
 /// One pass over every record. Returns the records as stored afterwards.

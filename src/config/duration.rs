@@ -1,8 +1,23 @@
 //! Durations in configuration are strings such as `"30s"`, `"5m"`, `"3d"` or
 //! `"1h30m"`: a sequence of whole numbers, each followed by a unit
 //! (`s`, `m`, `h`, `d`, `w`).
+//!
+//! One rule for every duration: it is at most [`MAX_DURATION`] long, checked
+//! here when the configuration is read, so adding one to a date later can
+//! never overflow; [`to_chrono`] is the one conversion to date arithmetic.
 
 use std::time::Duration;
+
+/// The longest duration any setting may have: ten years.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+/// A configured duration as a `chrono` span for date arithmetic. Total for
+/// every value [`parse_duration`] accepts; anything longer (only possible
+/// for durations built in code) is clamped to [`MAX_DURATION`].
+pub fn to_chrono(d: Duration) -> chrono::Duration {
+    let secs = d.min(MAX_DURATION).as_secs();
+    chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+}
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -36,7 +51,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if !number.is_empty() {
         return Err("needs a unit after the number, as in \"30s\"".into());
     }
-    Ok(Duration::from_secs(total))
+    let d = Duration::from_secs(total);
+    if d > MAX_DURATION {
+        return Err("is longer than the limit of ten years (3650d)".into());
+    }
+    Ok(d)
 }
 
 /// Renders a duration the way it is written in configuration.
@@ -69,6 +88,21 @@ mod tests {
         assert!(parse_duration("3x").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("99999999999999999999w").is_err());
+    }
+
+    #[test]
+    fn durations_are_bounded_so_date_arithmetic_cannot_overflow() {
+        assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION));
+        let err = parse_duration("3651d").expect_err("over ten years");
+        assert!(err.contains("ten years"), "{err}");
+        assert!(parse_duration("9999999999w").is_err());
+        let far = chrono::Utc::now() + to_chrono(MAX_DURATION);
+        assert!(far > chrono::Utc::now());
+        assert_eq!(to_chrono(Duration::MAX), to_chrono(MAX_DURATION));
+        assert_eq!(
+            to_chrono(Duration::from_secs(90)),
+            chrono::Duration::seconds(90)
+        );
     }
 
     #[test]

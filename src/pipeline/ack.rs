@@ -23,7 +23,7 @@
 //! as "not sent": the one ambiguous error, a connection lost after the final
 //! `.` before the reply, is accepted as a possible duplicate.
 
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Utc;
 
 use super::{record_failure, record_success, Pipeline};
 use crate::effect::EffectError;
@@ -153,8 +153,7 @@ impl Pipeline {
                 return self.store.put(rec);
             }
             if self.settings.ack.sent_copy {
-                let wait = ChronoDuration::from_std(self.settings.ack.sent_copy_wait)
-                    .unwrap_or_else(|_| ChronoDuration::minutes(10));
+                let wait = crate::config::duration::to_chrono(self.settings.ack.sent_copy_wait);
                 if now < since + wait {
                     rec.ack_attempts.next_at = Some(since + wait);
                     return self.store.put(rec);
