@@ -80,7 +80,8 @@ struct Deadlines {
     respond_by: DateTime<Utc>,
     ack_pending: bool,
     disclose_by: DateTime<Utc>,
-    is_new: bool,
+    /// The report has its own issue, so its disclosure date applies.
+    owns_issue: bool,
 }
 
 struct Inner {
@@ -113,10 +114,7 @@ pub fn kind_label(kind: Option<&Kind>) -> String {
     let Some(kind) = kind else {
         return "unclassified".into();
     };
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.get("kind")?.as_str().map(str::to_string))
-        .unwrap_or_else(|| "other".into())
+    kind.name().into()
 }
 
 /// Maps the decryptor's free-text reason onto the fixed label set.
@@ -225,7 +223,7 @@ impl Metrics {
                 respond_by: r.respond_by,
                 ack_pending: !r.ack_done(),
                 disclose_by: r.disclose_by,
-                is_new: matches!(r.kind, Some(Kind::New)),
+                owns_issue: r.kind.as_ref().is_some_and(Kind::owns_issue),
             })
             .collect();
     }

@@ -63,18 +63,6 @@ fn record_success(a: &mut Attempts) {
     a.permanent = false;
 }
 
-fn kind_name(k: &Kind) -> &'static str {
-    match k {
-        Kind::New => "new",
-        Kind::Unreadable { .. } => "unreadable",
-        Kind::FollowUp { .. } => "follow-up",
-        Kind::Duplicate { .. } => "duplicate",
-        Kind::Automatic { .. } => "automatic",
-        Kind::Resubmitted { .. } => "resubmission",
-        Kind::Related { .. } => "related",
-    }
-}
-
 impl Pipeline {
     fn composer(&self) -> Composer<'_> {
         Composer {
@@ -218,7 +206,7 @@ impl Pipeline {
                 Some(_) => Ack::Pending,
             },
         };
-        tracing::info!(tracking_id = %rec.tracking_id, kind = kind_name(&kind), encrypted = rec.facts.encrypted, "classified");
+        tracing::info!(tracking_id = %rec.tracking_id, kind = kind.name(), encrypted = rec.facts.encrypted, "classified");
         crate::metrics::global().classified(&kind);
         rec.kind = Some(kind);
         rec.state = rec.derived_state();

@@ -60,6 +60,35 @@ pub enum Kind {
     },
 }
 
+impl Kind {
+    /// The stable short name: the serde tag, used in logs, metrics labels
+    /// and `status`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::New => "new",
+            Kind::Unreadable { .. } => "unreadable",
+            Kind::FollowUp { .. } => "follow_up",
+            Kind::Duplicate { .. } => "duplicate",
+            Kind::Automatic { .. } => "automatic",
+            Kind::Resubmitted { .. } => "resubmitted",
+            Kind::Related { .. } => "related",
+        }
+    }
+
+    /// Whether a report of this kind gets an issue of its own, and so its
+    /// own response and disclosure deadlines and reminders: new, related
+    /// and unreadable reports. Follow-ups and resubmissions become comments
+    /// on another report's issue; duplicates and automatic mail get nothing.
+    /// The one definition used by filing's readers: reminders, `status`
+    /// and metrics.
+    pub fn owns_issue(&self) -> bool {
+        matches!(
+            self,
+            Kind::New | Kind::Related { .. } | Kind::Unreadable { .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum State {

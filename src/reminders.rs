@@ -70,10 +70,7 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<Record>, Store
 /// Whether `rec` has an issue of its own that reminders are about.
 fn own_issue(rec: &Record) -> Option<u64> {
     let f = rec.filing.as_ref()?;
-    let own = matches!(
-        rec.kind,
-        Some(Kind::New) | Some(Kind::Related { .. }) | Some(Kind::Unreadable { .. })
-    );
+    let own = rec.kind.as_ref().is_some_and(Kind::owns_issue);
     (own && f.comment_id.is_none()).then_some(f.issue)
 }
 

@@ -32,6 +32,13 @@ pub struct Row {
     /// The response window's progress: coordinator seen, reminders posted.
     #[serde(default)]
     pub window: Vec<String>,
+    /// The acknowledgement is still to be sent (for the overdue flags).
+    #[serde(default)]
+    pub ack_pending: bool,
+    /// The report has its own issue ([`Kind::owns_issue`]), so its
+    /// disclosure date applies.
+    #[serde(default)]
+    pub owns_issue: bool,
 }
 
 /// What the daemon is doing, as of the snapshot.
@@ -94,7 +101,7 @@ pub struct Snapshot {
 
 fn overdue(
     ack_pending: bool,
-    is_new: bool,
+    owns_issue: bool,
     respond_by: DateTime<Utc>,
     disclose_by: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -103,7 +110,7 @@ fn overdue(
     if ack_pending && now > respond_by {
         overdue.push("acknowledgement past response deadline".into());
     }
-    if is_new && now > disclose_by {
+    if owns_issue && now > disclose_by {
         overdue.push("past default disclosure date".into());
     }
     overdue
@@ -129,13 +136,9 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
             since.format("%Y-%m-%d %H:%M")
         ),
     };
-    let overdue = overdue(
-        matches!(r.ack, Ack::Pending),
-        matches!(r.kind, Some(Kind::New)),
-        r.respond_by,
-        r.disclose_by,
-        now,
-    );
+    let ack_pending = matches!(r.ack, Ack::Pending);
+    let owns_issue = r.kind.as_ref().is_some_and(Kind::owns_issue);
+    let overdue = overdue(ack_pending, owns_issue, r.respond_by, r.disclose_by, now);
     let last_error = [&r.file_attempts, &r.ack_attempts, &r.archive_attempts]
         .iter()
         .find_map(|a| a.last_error.clone());
@@ -173,6 +176,8 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
         disclose_by: r.disclose_by,
         overdue,
         last_error,
+        ack_pending,
+        owns_issue,
     }
 }
 
@@ -190,8 +195,8 @@ pub fn snapshot(records: &[Record]) -> Snapshot {
 pub fn refresh(mut snap: Snapshot, now: DateTime<Utc>) -> Snapshot {
     for r in &mut snap.records {
         r.overdue = overdue(
-            r.ack == "pending",
-            r.kind == "new",
+            r.ack_pending,
+            r.owns_issue,
             r.respond_by,
             r.disclose_by,
             now,
@@ -293,3 +298,6 @@ fn truncate(s: &str, n: usize) -> String {
         t
     }
 }
+
+#[cfg(test)]
+mod tests;

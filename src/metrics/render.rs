@@ -130,7 +130,7 @@ impl Metrics {
         let disclosure = m
             .deadlines
             .iter()
-            .filter(|d| d.is_new && now > d.disclose_by)
+            .filter(|d| d.owns_issue && now > d.disclose_by)
             .count();
         head(&mut out, "secintake_deadline_breaches", "gauge", "Open reports past a deadline now: response = no acknowledgement yet, disclosure = past the default disclosure date.");
         let _ = writeln!(
