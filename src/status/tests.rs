@@ -43,13 +43,14 @@ fn every_kind_with_its_own_issue_is_flagged_past_its_disclosure_date() {
     };
     for kind in [Kind::New, related, Kind::Unreadable { reason: "x".into() }] {
         let name = kind.name();
-        let r = row(&record(kind, 91), Utc::now());
+        let r = row(&record(kind.clone(), 91), Utc::now());
         assert!(r.overdue.iter().any(|o| o == PAST_DISCLOSURE), "{name}");
-        let again = refresh(snapshot(&[record(Kind::New, 91)]), Utc::now());
-        assert!(again.records[0]
-            .overdue
-            .iter()
-            .any(|o| o == PAST_DISCLOSURE));
+        let again = refresh(snapshot(&[record(kind, 91)]), Utc::now());
+        let flags = &again.records[0].overdue;
+        assert!(
+            flags.iter().any(|o| o == PAST_DISCLOSURE),
+            "{name} refreshed"
+        );
     }
     let follow_up = Kind::FollowUp {
         of: "T-2026-0000".into(),
