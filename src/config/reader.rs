@@ -225,3 +225,6 @@ impl Section {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
