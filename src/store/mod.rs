@@ -13,10 +13,13 @@
 //!
 //! [`Store::check`] runs at start-up: it reports and repairs half-finished
 //! records and stale indexes (see [`consistency`]).
+//!
+//! Layout: this file is the interface (trait, admission, errors);
+//! [`consistency`] the check's report; `sled/` everything that knows sled
+//! (the store, its in-memory record cache, its consistency check).
 
-mod cache;
 pub mod consistency;
-mod sled_store;
+mod sled;
 #[cfg(test)]
 mod tests;
 
@@ -27,12 +30,12 @@ use chrono::{DateTime, Utc};
 use crate::record::{Facts, Record, SourceRef};
 
 pub use consistency::Consistency;
-pub use sled_store::SledStore;
+pub use sled::SledStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("state store: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(#[from] ::sled::Error),
     #[error("state store record {0} is corrupt: {1}")]
     Corrupt(String, String),
     #[error("state store is in use by another process (is the daemon running?): {0}")]

@@ -10,7 +10,10 @@ use chrono::Datelike;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
-use super::cache::RecordCache;
+mod cache;
+mod check;
+
+use self::cache::RecordCache;
 use super::{Admission, Consistency, Intake, Store, StoreError};
 use crate::failpoint;
 use crate::record::{Ack, Attempts, Record, SourceRef, State};
@@ -306,7 +309,7 @@ impl Store for SledStore {
     }
 
     fn check(&self, repair: bool) -> Result<Consistency, StoreError> {
-        let checked = super::consistency::check(self, repair);
+        let checked = check::check(self, repair);
         if repair {
             // The repair wrote to the trees directly: reload on next use.
             *self.cache_mut() = None;
