@@ -26,7 +26,7 @@ use crate::metrics::window::Reminder;
 use crate::pipeline::Pipeline;
 use crate::record::{Kind, Record, State};
 use crate::store::StoreError;
-use crate::tracker::activity::reminder_marker;
+use crate::tracker::marker;
 use crate::tracker::CommentDraft;
 
 fn chrono(d: std::time::Duration) -> ChronoDuration {
@@ -131,7 +131,7 @@ async fn remind(p: &Pipeline, rec: &mut Record, now: DateTime<Utc>) -> bool {
         key_fingerprint: p.keyring.primary_fingerprint(),
     };
     for kind in due {
-        let marker = reminder_marker(&rec.tracking_id, kind.as_str());
+        let marker = marker::reminder(&rec.tracking_id, kind.as_str());
         let comment = if activity.has_marker(&marker) {
             None
         } else {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{when, Composer};
 use crate::record::{Ack, Record};
-use crate::tracker::activity::reminder_marker;
+use crate::tracker::marker;
 
 /// Which deadline a reminder is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl Composer<'_> {
             .map_err(|e| e.to_string())?;
         Ok(format!(
             "{}\n{}",
-            reminder_marker(&record.tracking_id, kind.as_str()),
+            marker::reminder(&record.tracking_id, kind.as_str()),
             text.trim_start()
         ))
     }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::effect::{Effect, EffectError};
 use crate::record::Filing;
 
-use super::{has_marker, CommentDraft, IssueDraft};
+use super::activity::Activity;
+use super::{has_marker, marker, CommentDraft, IssueDraft};
 
 pub struct DirectoryTracker {
     dir: PathBuf,
@@ -186,4 +187,40 @@ pub(crate) fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut f = std::fs::File::create(path)?;
     f.write_all(data)?;
     f.sync_all()
+}
+
+impl DirectoryTracker {
+    /// The directory tracker: comments are the file's chunks after the first;
+    /// ours start with a secintake marker, anything else was added by a person.
+    /// Labels are not tracked there (a label line edited by hand is not seen).
+    pub fn activity(&self, number: u64) -> Effect<Activity> {
+        let dir = self.path();
+        let prefix = format!("{number:04}-");
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| EffectError::Transient(format!("cannot list {}: {e}", dir.display())))?;
+        let path = entries
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".md"))
+            })
+            .ok_or_else(|| EffectError::Permanent(format!("issue {number} does not exist")))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| EffectError::Transient(format!("cannot read {}: {e}", path.display())))?;
+        let mut activity = Activity {
+            open: true,
+            ..Activity::default()
+        };
+        for chunk in text.split(COMMENT_SEPARATOR).skip(1) {
+            let first = chunk.lines().next().unwrap_or("").trim();
+            if marker::is_ours(first) {
+                activity.our_markers.push(first.to_string());
+            } else if !chunk.trim().is_empty() {
+                activity.coordinator = true;
+            }
+        }
+        Ok(activity)
+    }
 }

@@ -13,25 +13,14 @@ pub mod activity;
 pub mod directory;
 pub mod filing;
 pub mod github;
+pub mod marker;
 
 use chrono::{DateTime, Utc};
 
 use crate::effect::Effect;
 use crate::record::Filing;
 
-pub fn marker(tracking_id: &str) -> String {
-    format!("<!-- secintake:{tracking_id} -->")
-}
-
-/// The first line of continuation part `k` of `n` (k ≥ 2).
-pub fn part_marker(tracking_id: &str, k: usize, n: usize) -> String {
-    format!("<!-- secintake:{tracking_id} part {k}/{n} -->")
-}
-
-/// Whether a body was created for this tracking ID.
-pub fn has_marker(body: &str, tracking_id: &str) -> bool {
-    body.lines().next().map(str::trim) == Some(marker(tracking_id).as_str())
-}
+pub use marker::{part as part_marker, report as marker, starts_report as has_marker};
 
 /// Where attachment `index` (from 1) of a report is stored in the tracking
 /// repository: `reports/<ID>/<NN>-<name>` with the name reduced to
@@ -77,8 +66,8 @@ impl IssueDraft {
         } else {
             let k = self.continuation.len() + 2;
             self.continuation.push(format!(
-                "<!-- secintake:{} part {k}+ -->\n{}",
-                self.tracking_id,
+                "{}\n{}",
+                marker::extra_part(&self.tracking_id, k),
                 text.trim_start()
             ));
         }

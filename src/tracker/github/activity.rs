@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::http::str_field;
 use super::GithubTracker;
 use crate::effect::Effect;
-use crate::tracker::activity::{Activity, REMINDER_MARKER_PREFIX};
+use crate::tracker::activity::Activity;
+use crate::tracker::marker;
 
 /// Pages of 100 read at most per list (comments, events).
 const MAX_PAGES: u32 = 20;
@@ -60,7 +61,7 @@ impl GithubTracker {
                 .trim()
                 .to_string();
             if ours(login(&c, "user")) {
-                if first.starts_with(REMINDER_MARKER_PREFIX) {
+                if marker::is_ours(&first) {
                     activity.our_markers.push(first);
                 }
             } else {

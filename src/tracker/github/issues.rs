@@ -69,8 +69,9 @@ impl GithubTracker {
     /// being down or limiting us count as a miss: listing decides.
     async fn search(&self, tracking_id: &str) -> Effect<Option<Filing>> {
         let q = format!(
-            "repo:{} in:body \"secintake:{tracking_id}\"",
-            self.full_name()
+            "repo:{} in:body \"{}\"",
+            self.full_name(),
+            crate::tracker::marker::search_phrase(tracking_id)
         );
         let path = format!("/search/issues?q={}&per_page=20", query_escape(&q));
         let found = match self
