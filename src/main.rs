@@ -180,40 +180,13 @@ fn status_cmd(path: &std::path::Path, json: bool) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let state_dir = &settings.instance.state_dir;
-    let published = status::read_snapshot(state_dir);
-    // A running daemon holds the store (sled allows one process): use its
-    // snapshot and leave the store alone, so `status` never races its start.
-    let snap = match published {
-        Some(s) if s.daemon.as_ref().is_some_and(|d| d.is_alive()) => s,
-        published => match secintake::store::SledStore::open(state_dir) {
-            Ok(store) => {
-                use secintake::store::Store;
-                match store.all() {
-                    Ok(records) => {
-                        let mut snap = status::snapshot(&records);
-                        snap.daemon = published.and_then(|p| p.daemon);
-                        snap
-                    }
-                    Err(e) => {
-                        eprintln!("secintake status: {e}");
-                        return ExitCode::from(1);
-                    }
-                }
-            }
-            Err(e) => match published {
-                Some(s) => s,
-                None => {
-                    eprintln!(
-                        "secintake status: cannot open the store in {} ({e}) and no snapshot was published",
-                        state_dir.display()
-                    );
-                    return ExitCode::from(1);
-                }
-            },
-        },
+    let snap = match status::current(&settings.instance.state_dir) {
+        Ok(snap) => snap,
+        Err(e) => {
+            eprintln!("secintake status: {e}");
+            return ExitCode::from(1);
+        }
     };
-    let snap = status::refresh(snap, chrono::Utc::now());
     if json {
         match serde_json::to_string_pretty(&snap) {
             Ok(text) => println!("{text}"),

@@ -299,5 +299,33 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
+/// The snapshot `secintake status` shows, refreshed for now. A running
+/// daemon holds the store (sled allows one process), so its published
+/// snapshot is used and the store left alone, so `status` never races the
+/// daemon's start; otherwise the records are read from the store, and the
+/// last published snapshot is the fallback when the store cannot be opened.
+pub fn current(state_dir: &Path) -> Result<Snapshot, String> {
+    use crate::store::{SledStore, Store};
+    let published = read_snapshot(state_dir);
+    let snap = match published {
+        Some(s) if s.daemon.as_ref().is_some_and(|d| d.is_alive()) => s,
+        published => match SledStore::open(state_dir) {
+            Ok(store) => {
+                let records = store.all().map_err(|e| e.to_string())?;
+                let mut snap = snapshot(&records);
+                snap.daemon = published.and_then(|p| p.daemon);
+                snap
+            }
+            Err(e) => published.ok_or_else(|| {
+                format!(
+                    "cannot open the store in {} ({e}) and no snapshot was published",
+                    state_dir.display()
+                )
+            })?,
+        },
+    };
+    Ok(refresh(snap, Utc::now()))
+}
+
 #[cfg(test)]
 mod tests;
