@@ -24,15 +24,15 @@ use crate::config::duration::to_chrono;
 use crate::config::{MailerSettings, Settings, SourceSettings, TrackerSettings};
 use crate::intake::{imap::ImapSource, maildir::MaildirSource, Source, Wake};
 use crate::mailer::{outbox::OutboxMailer, smtp::SmtpMailer, Mailer};
-use crate::metrics;
 use crate::normalize::sha256_hex;
 use crate::openpgp::Keyring;
+use crate::ops::metrics;
+use crate::ops::status::{self, DaemonInfo, Phase};
 use crate::pipeline::{Opening, Pipeline};
 use crate::record::{Facts, Record, State};
 use crate::render::Templates;
-use crate::shutdown::{Reload, Shutdown};
-use crate::status::{self, DaemonInfo, Phase};
 use crate::store::{Admission, Intake, SledStore, Store};
+use crate::support::shutdown::{Reload, Shutdown};
 use crate::tracker::{directory::DirectoryTracker, github::GithubTracker, Tracker};
 
 /// How long the step in flight may run on after shutdown was requested.
@@ -340,7 +340,7 @@ pub async fn run_with_reload(
         // The response window: deadline alerts and tracker reminders.
         if !shutdown.is_triggered() {
             tokio::select! {
-                r = crate::reminders::pass(&pipeline, Utc::now()) => match r {
+                r = crate::pipeline::reminders::pass(&pipeline, Utc::now()) => match r {
                     Ok(r) => records = r,
                     Err(e) => tracing::error!(error = %e, "state store failure in the reminder pass"),
                 },

@@ -24,14 +24,34 @@
 //! Acknowledgements have a durable send intent, resolved after a crash by a
 //! copy of the message sent in the same SMTP transaction (`pipeline::ack`);
 //! the chaos test (`tests/chaos.rs`) kills the daemon at random and at
-//! [`failpoint`]s and counts what was lost or doubled.
+//! [`ops::failpoint`]s and counts what was lost or doubled.
 //!
-//! Modules: [`config`] (TOML → [`config::Settings`], every problem at once),
-//! [`secret`], [`intake`], [`openpgp`], [`normalize`], [`classify`],
-//! [`similarity`] (related reports), [`pipeline`] (one record through the
-//! states), [`daemon`] (the loop),
-//! [`tracker`], [`mailer`], [`render`] + [`compose`] (templates, sanitiser),
-//! [`status`], [`check`].
+//! ## A tour of the folders
+//!
+//! The pipeline's stages, in the order a message meets them:
+//!
+//! | stage | folder | what it does |
+//! |---|---|---|
+//! | intake | [`intake`] | `Source`: IMAP (IDLE, poll) or Maildir; raw bytes + position |
+//! | state | [`store`], [`record`] | the durable records and their state machine |
+//! | open | [`normalize`], [`openpgp`] | decrypt and normalise (pure, repeatable) |
+//! | classify | [`classify`] | new, follow-up, duplicate, related, automatic |
+//! | file | [`tracker`], [`compose`], [`render`] | issue and comment texts; GitHub or a directory |
+//! | acknowledge | [`mailer`] | the reporter's mail; SMTP or an outbox directory |
+//! | orchestrate | [`pipeline`], [`daemon`] | one record through the states; the loop around it |
+//!
+//! Around them: [`config`] (TOML -> [`config::Settings`], every problem at
+//! once), [`ops`] (`check`, `status`, metrics and `/healthz`, logging,
+//! failpoints) and [`support`] (side-effect outcomes, secrets, TLS, synced
+//! files).
+//!
+//! Where new things go: a new **source** is a module in `intake/` and a
+//! variant of `intake::Source`; a new **tracker** a module in `tracker/`
+//! (beside `github/` and `directory.rs`) and a variant of
+//! `tracker::Tracker`; a new **mailer** a module in `mailer/` and a variant
+//! of `mailer::Mailer`; each is chosen by its `kind` in `config/` and built
+//! in `daemon.rs`. A new step of a record's life goes in `pipeline/`, and
+//! what it writes to the tracker is composed in `compose/`.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -39,28 +59,18 @@
     deny(clippy::indexing_slicing, clippy::string_slice, clippy::unwrap_used)
 )]
 
-pub mod check;
 pub mod classify;
 pub mod compose;
 pub mod config;
 pub mod daemon;
-pub mod effect;
-pub mod failpoint;
 pub mod intake;
-pub mod logging;
 pub mod mailer;
-pub mod metrics;
 pub mod normalize;
 pub mod openpgp;
+pub mod ops;
 pub mod pipeline;
-pub mod ratecap;
 pub mod record;
-pub mod reminders;
 pub mod render;
-pub mod reporter_key;
-pub mod secret;
-pub mod shutdown;
-pub mod similarity;
-pub mod status;
 pub mod store;
+pub mod support;
 pub mod tracker;

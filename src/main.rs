@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use secintake::config::Settings;
-use secintake::{check, daemon, logging, shutdown, status};
+use secintake::daemon;
+use secintake::ops::{check, logging, status};
+use secintake::support::shutdown;
 
 #[derive(Parser)]
 #[command(

@@ -6,6 +6,8 @@
 
 mod ack;
 mod filing;
+pub mod ratecap;
+pub mod reminders;
 
 use std::sync::Arc;
 
@@ -14,14 +16,14 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use crate::classify::classify;
 use crate::compose::Composer;
 use crate::config::Settings;
-use crate::effect::EffectError;
-use crate::failpoint;
 use crate::intake::Source;
 use crate::mailer::Mailer;
 use crate::normalize::{self, Opened};
 use crate::openpgp::Keyring;
+use crate::ops::failpoint;
 use crate::record::{Ack, Attempts, Kind, Record};
 use crate::store::{Store, StoreError};
+use crate::support::effect::EffectError;
 use crate::tracker::Tracker;
 
 pub struct Pipeline {
@@ -207,7 +209,7 @@ impl Pipeline {
             },
         };
         tracing::info!(tracking_id = %rec.tracking_id, kind = kind.name(), encrypted = rec.facts.encrypted, "classified");
-        crate::metrics::global().classified(&kind);
+        crate::ops::metrics::global().classified(&kind);
         rec.kind = Some(kind);
         rec.state = rec.derived_state();
         self.store.put(rec)

@@ -162,6 +162,16 @@ fn started_unknown() -> bool {
     true
 }
 
+/// What is kept about a report's text to compare it later (made by
+/// [`crate::classify::similarity`]): never the text itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// MinHash values (low 32 bits); empty when the text was too short.
+    pub minhash: Vec<u32>,
+    /// Keyed hashes of the identifiers found, sorted.
+    pub identifiers: Vec<String>,
+}
+
 /// Facts about the message that are safe to store and show: no body, and no
 /// subject when the message was encrypted.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -178,10 +188,10 @@ pub struct Facts {
     /// Keyed MinHash signature and identifier hashes of the text, for
     /// finding related reports (never the text itself).
     #[serde(default)]
-    pub fingerprint: Option<crate::similarity::Fingerprint>,
+    pub fingerprint: Option<Fingerprint>,
 }
 
-/// The response window's bookkeeping (see [`crate::reminders`]): each
+/// The response window's bookkeeping (see [`crate::pipeline::reminders`]): each
 /// alert and reminder happens once, and the tracker is asked about a report
 /// only until a coordinator is seen at work on it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

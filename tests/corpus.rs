@@ -256,7 +256,9 @@ fn golden_reports_of_the_copies_in_tests_data() {
     }
     let keyring = Keyring::from_certs(certs, None, true)
         .expect("keyring")
-        .with_passwords(vec![secintake::secret::Secret::new("secret".into())]);
+        .with_passwords(vec![secintake::support::secret::Secret::new(
+            "secret".into(),
+        )]);
     let mut emls: Vec<_> = std::fs::read_dir(data.join("eml"))
         .expect("tests/data/eml")
         .filter_map(|e| e.ok().map(|e| e.path()))

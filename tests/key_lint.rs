@@ -137,7 +137,7 @@ async fn check_warns_about_configured_and_published_keys() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = settings(dir.path(), &real);
-    let report = secintake::check::run(&settings, false).await;
+    let report = secintake::ops::check::run(&settings, false).await;
     for w in &report.warnings {
         println!("{w}");
     }

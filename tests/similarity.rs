@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::daemon::run_cli;
 use common::*;
-use secintake::similarity::{fingerprint, resemble, text_similarity, Fingerprint};
+use secintake::classify::similarity::{fingerprint, resemble, text_similarity, Fingerprint};
 
 /// The default `[dedupe] similar_text_percent`, as a fraction.
 const THRESHOLD: f64 = 0.6;

@@ -13,7 +13,7 @@ use common::{Env, Options, REPORTER, REPORTER_PW, SECURITY, SECURITY_PW};
 use secintake::config::{Security, SmtpSettings};
 use secintake::mailer::smtp::SmtpMailer;
 use secintake::mailer::Outgoing;
-use secintake::secret::Secret;
+use secintake::support::secret::Secret;
 
 fn message(label: &str) -> Outgoing {
     let id = format!("<{label}@example.test>");

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use secintake::config::Limits;
 use secintake::openpgp::Keyring;
-use secintake::secret::Secret;
+use secintake::support::secret::Secret;
 use sequoia_openpgp::cert::CertParser;
 use sequoia_openpgp::parse::Parse;
 

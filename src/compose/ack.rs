@@ -4,9 +4,9 @@ use serde::Serialize;
 
 use super::{when, Composer};
 use crate::mailer::encrypt::Protection;
+use crate::mailer::message::{self, MailParts};
 use crate::mailer::Outgoing;
 use crate::record::{Kind, Record};
-use crate::render::mail::{self, MailParts};
 
 impl Composer<'_> {
     /// Our Message-ID for the mail answering `record`.
@@ -80,7 +80,7 @@ impl Composer<'_> {
             .templates
             .render(template, &view)
             .map_err(|e| e.to_string())?;
-        mail::build(MailParts {
+        message::build(MailParts {
             from: &ack.from,
             reply_to: ack.reply_to.as_deref(),
             to,

@@ -1,4 +1,4 @@
-//! Reminder comments on a report's issue (see [`crate::reminders`]).
+//! Reminder comments on a report's issue (see [`crate::pipeline::reminders`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

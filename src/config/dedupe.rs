@@ -1,4 +1,4 @@
-//! `[dedupe]`: how related reports are recognised (see [`crate::similarity`]).
+//! `[dedupe]`: how related reports are recognised (see [`crate::classify::similarity`]).
 
 use super::reader::{Problems, Section};
 

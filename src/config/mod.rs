@@ -22,7 +22,7 @@ pub use reader::{Problem, Problems};
 pub use reminders::ReminderSettings;
 pub use sections::*;
 
-use crate::secret::Secret;
+use crate::support::secret::Secret;
 
 /// Everything the daemon needs, validated.
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! `[reminders]`: nudges in the tracker when a report waits too long (see
-//! [`crate::reminders`]).
+//! [`crate::pipeline::reminders`]).
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::reader::{Problems, Section};
 use super::{default_poll, read_secret, Resolver};
-use crate::secret::Secret;
+use crate::support::secret::Secret;
 
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -646,7 +646,7 @@ pub struct AckSettings {
     /// report and its Autocrypt header to encrypt acknowledgements.
     pub reporter_keys: Option<PathBuf>,
     /// At most this many acknowledgements to one address per
-    /// `per_address_window` ([`crate::ratecap`]); more are suppressed.
+    /// `per_address_window` ([`crate::pipeline::ratecap`]); more are suppressed.
     pub per_address_max: u32,
     pub per_address_window: Duration,
     /// At most this many acknowledgements in all per `global_window`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sd_notify::NotifyState;
 
-use crate::metrics::{self, http::STALL_LIMIT, Health};
+use crate::ops::metrics::{self, http::STALL_LIMIT, Health};
 
 fn send(states: &[NotifyState]) {
     if let Err(e) = sd_notify::notify(states) {

@@ -9,7 +9,7 @@
 use super::{build_pipeline_with, build_source, notify, ReconnectCounter};
 use crate::config::Settings;
 use crate::intake::Source;
-use crate::metrics;
+use crate::ops::metrics;
 use crate::pipeline::Pipeline;
 
 pub(super) async fn apply(

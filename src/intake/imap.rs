@@ -18,9 +18,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::config::{ImapSettings, Security};
-use crate::effect::{Effect, EffectError};
 use crate::record::SourceRef;
-use crate::shutdown::Shutdown;
+use crate::support::effect::{Effect, EffectError};
+use crate::support::shutdown::Shutdown;
 
 use super::{Fetched, Wake};
 
@@ -68,7 +68,7 @@ impl ImapSource {
     }
 
     async fn tls(&self, tcp: TcpStream) -> Effect<Stream> {
-        let config = super::tls::client_config(self.settings.ca_file.as_deref())
+        let config = crate::support::tls::client_config(self.settings.ca_file.as_deref())
             .map_err(|e| EffectError::Permanent(format!("IMAP TLS setup: {e}")))?;
         let name =
             rustls::pki_types::ServerName::try_from(self.settings.host.clone()).map_err(|_| {
@@ -249,7 +249,7 @@ impl ImapSource {
             *uid
         } else {
             // UIDVALIDITY changed: find the message again by its Message-ID.
-            let Some(mid) = message_id.and_then(crate::render::mail::safe_message_id) else {
+            let Some(mid) = message_id.and_then(crate::mailer::message::safe_message_id) else {
                 return Err(EffectError::Permanent(
                     "UIDVALIDITY changed and the message has no Message-ID to find it by".into(),
                 ));

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::MaildirSettings;
-use crate::effect::{Effect, EffectError};
 use crate::record::SourceRef;
+use crate::support::effect::{Effect, EffectError};
 
 use super::Fetched;
 

@@ -3,14 +3,13 @@
 
 pub mod imap;
 pub mod maildir;
-pub(crate) mod tls;
 
 use std::time::Duration;
 
-use crate::shutdown::Shutdown;
+use crate::support::shutdown::Shutdown;
 
-use crate::effect::Effect;
 use crate::record::SourceRef;
+use crate::support::effect::Effect;
 
 /// A message as fetched, before anything is decided about it.
 pub struct Fetched {

@@ -5,10 +5,12 @@
 //! tracking ID, so a resend after a crash is recognisable as the same message.
 
 pub mod encrypt;
+pub mod message;
 pub mod outbox;
+pub mod reporter_key;
 pub mod smtp;
 
-use crate::effect::Effect;
+use crate::support::effect::Effect;
 
 /// A fully formatted message ready to go.
 #[derive(Debug, Clone)]

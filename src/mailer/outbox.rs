@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::effect::{Effect, EffectError};
-use crate::tracker::directory::write_synced;
+use crate::support::durable_file::write_synced;
+use crate::support::effect::{Effect, EffectError};
 
 use super::Outgoing;
 

@@ -12,7 +12,7 @@ use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::Mutex;
 
 use crate::config::{Security, SmtpSettings};
-use crate::effect::{Effect, EffectError};
+use crate::support::effect::{Effect, EffectError};
 
 use super::Outgoing;
 use connection::{outcome, Connector};
@@ -50,7 +50,7 @@ impl SmtpMailer {
             }
             match s.security {
                 Security::Tls => {
-                    implicit = Some(crate::intake::tls::client_config(s.ca_file.as_deref())?)
+                    implicit = Some(crate::support::tls::client_config(s.ca_file.as_deref())?)
                 }
                 _ => starttls = Some(params.build_rustls()?),
             }

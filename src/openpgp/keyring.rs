@@ -15,7 +15,7 @@ use openpgp::types::{HashAlgorithm, SymmetricAlgorithm};
 use sequoia_openpgp as openpgp;
 
 use crate::config::OpenPgpSettings;
-use crate::secret::Secret;
+use crate::support::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyringError {

@@ -26,12 +26,12 @@
 use chrono::Utc;
 
 use super::{record_failure, record_success, Pipeline};
-use crate::effect::EffectError;
-use crate::failpoint;
 use crate::mailer::encrypt::Protection;
 use crate::normalize::Opened;
+use crate::ops::failpoint;
 use crate::record::{Ack, Kind, Record};
 use crate::store::StoreError;
+use crate::support::effect::EffectError;
 
 impl Pipeline {
     /// Whether our copy of a message with this Message-ID has come back.
@@ -48,7 +48,7 @@ impl Pipeline {
     }
 
     /// Our signing key and the reporter's key, when the report was
-    /// encrypted and the reporter's key is at hand (`crate::reporter_key`);
+    /// encrypted and the reporter's key is at hand (`crate::mailer::reporter_key`);
     /// None sends the acknowledgement plain.
     /// `opened` is the report when this pass already decrypted it.
     async fn protection(
@@ -72,7 +72,8 @@ impl Pipeline {
             }
         };
         let dir = self.settings.ack.reporter_keys.as_deref();
-        let Some((cert, source)) = crate::reporter_key::find(opened, raw.as_deref(), dir, to)
+        let Some((cert, source)) =
+            crate::mailer::reporter_key::find(opened, raw.as_deref(), dir, to)
         else {
             tracing::info!(tracking_id = %rec.tracking_id, "no key of the reporter at hand: the acknowledgement goes out plain");
             return Ok(None);
@@ -117,11 +118,15 @@ impl Pipeline {
         if matches!(rec.ack, Ack::Pending) {
             let now = Utc::now();
             let store = self.store.as_ref();
-            if let Some(reason) =
-                crate::ratecap::exceeded(store, &rec.tracking_id, &to, now, &self.settings.ack)?
-            {
+            if let Some(reason) = crate::pipeline::ratecap::exceeded(
+                store,
+                &rec.tracking_id,
+                &to,
+                now,
+                &self.settings.ack,
+            )? {
                 tracing::warn!(tracking_id = %rec.tracking_id, reason = %reason, "acknowledgement not sent");
-                crate::metrics::global().ack_suppressed("rate_cap");
+                crate::ops::metrics::global().ack_suppressed("rate_cap");
                 rec.ack = Ack::Suppressed { reason };
                 rec.state = rec.derived_state();
                 return self.store.put(rec);
@@ -143,7 +148,7 @@ impl Pipeline {
         if let Ack::Sending { message_id, since } = rec.ack.clone() {
             if self.copy_arrived(rec, &message_id)? {
                 tracing::info!(tracking_id = %rec.tracking_id, "acknowledgement confirmed by its copy");
-                crate::metrics::global().acknowledged(rec.received_at, since, rec.respond_by);
+                crate::ops::metrics::global().acknowledged(rec.received_at, since, rec.respond_by);
                 rec.ack = Ack::Sent {
                     message_id,
                     at: since,
@@ -179,7 +184,7 @@ impl Pipeline {
             Ok(()) => {
                 tracing::info!(tracking_id = %rec.tracking_id, "acknowledged");
                 let at = Utc::now();
-                crate::metrics::global().acknowledged(rec.received_at, at, rec.respond_by);
+                crate::ops::metrics::global().acknowledged(rec.received_at, at, rec.respond_by);
                 rec.ack = Ack::Sent {
                     message_id: mail.message_id,
                     at,
@@ -188,7 +193,7 @@ impl Pipeline {
             }
             Err(e) => {
                 tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "acknowledgement failed");
-                crate::metrics::global().mailer_error(&e);
+                crate::ops::metrics::global().mailer_error(&e);
                 rec.ack = Ack::Pending;
                 record_failure(&mut rec.ack_attempts, &e, Utc::now());
             }

@@ -5,7 +5,6 @@
 //! falls back to the copy built into the binary. Templates receive values
 //! that are already sanitised: reporter text never reaches Markdown raw.
 
-pub mod mail;
 pub mod sanitize;
 
 use std::path::Path;

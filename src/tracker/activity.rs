@@ -1,10 +1,10 @@
 //! What has happened on a filed issue since secintake filed it: is it still
 //! open, has a coordinator (anyone but us) commented on, labelled or
 //! assigned it, and which of our reminders are already there. The
-//! reminders ([`crate::reminders`]) ask this, once per deadline.
+//! reminders ([`crate::pipeline::reminders`]) ask this, once per deadline.
 
 use super::Tracker;
-use crate::effect::Effect;
+use crate::support::effect::Effect;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Activity {

@@ -4,11 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::effect::{Effect, EffectError};
 use crate::record::Filing;
+use crate::support::effect::{Effect, EffectError};
 
 use super::activity::Activity;
 use super::{has_marker, marker, CommentDraft, IssueDraft};
+use crate::support::durable_file::write_synced;
 
 pub struct DirectoryTracker {
     dir: PathBuf,
@@ -181,12 +182,6 @@ impl DirectoryTracker {
         })?;
         Ok(format!("directory tracker at {}", self.dir.display()))
     }
-}
-
-pub(crate) fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::File::create(path)?;
-    f.write_all(data)?;
-    f.sync_all()
 }
 
 impl DirectoryTracker {

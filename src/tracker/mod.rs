@@ -11,14 +11,13 @@
 
 pub mod activity;
 pub mod directory;
-pub mod filing;
 pub mod github;
 pub mod marker;
 
 use chrono::{DateTime, Utc};
 
-use crate::effect::Effect;
 use crate::record::Filing;
+use crate::support::effect::Effect;
 
 pub use marker::{part as part_marker, report as marker, starts_report as has_marker};
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use secintake::config::Limits;
 use secintake::normalize::{self, Opened};
 use secintake::openpgp::Keyring;
-use secintake::secret::Secret;
+use secintake::support::secret::Secret;
 use sequoia_openpgp::cert::{Cert, CertParser};
 use sequoia_openpgp::parse::Parse;
 

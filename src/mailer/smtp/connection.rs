@@ -22,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::config::Security;
-use crate::effect::EffectError;
+use crate::support::effect::EffectError;
 
 /// Connecting, and the TLS handshake, may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);

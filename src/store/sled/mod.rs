@@ -15,7 +15,7 @@ mod check;
 
 use self::cache::RecordCache;
 use super::{Admission, Consistency, Intake, Store, StoreError};
-use crate::failpoint;
+use crate::ops::failpoint;
 use crate::record::{Ack, Attempts, Record, SourceRef, State};
 
 pub struct SledStore {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::http::str_field;
 use super::GithubTracker;
-use crate::effect::Effect;
+use crate::support::effect::Effect;
 use crate::tracker::activity::Activity;
 use crate::tracker::marker;
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::http::str_field;
 use super::{GithubTracker, NOT_FOUND};
-use crate::effect::Effect;
+use crate::support::effect::Effect;
 use crate::tracker::StoredFile;
 
 impl GithubTracker {

@@ -8,7 +8,7 @@ use octocrab::Octocrab;
 use serde_json::Value;
 
 use super::rate::{self, Gate};
-use crate::effect::{Effect, EffectError};
+use crate::support::effect::{Effect, EffectError};
 
 pub struct Api {
     pub client: Octocrab,

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::http::{malformed, query_escape, str_field, u64_field};
 use super::GithubTracker;
-use crate::effect::Effect;
 use crate::record::Filing;
+use crate::support::effect::Effect;
 use crate::tracker::{has_marker, CommentDraft, IssueDraft};
 
 /// Listing stops after this many pages of 100 (then search is all we have).

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::http::str_field;
 use super::GithubTracker;
-use crate::effect::Effect;
+use crate::support::effect::Effect;
 
 fn style(label: &str) -> (&'static str, &'static str) {
     match label {

@@ -23,7 +23,7 @@ use ::http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::config::GithubSettings;
-use crate::effect::{Effect, EffectError};
+use crate::support::effect::{Effect, EffectError};
 
 pub use auth::API_VERSION;
 use http::Api;

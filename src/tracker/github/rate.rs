@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use http::{HeaderMap, StatusCode};
 
-use crate::effect::EffectError;
+use crate::support::effect::EffectError;
 
 pub struct Gate {
     state: Mutex<GateState>,

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::effect::EffectError;
 use crate::mailer::Mailer;
 use crate::record::{Kind, Record, State};
+use crate::support::effect::EffectError;
 use crate::tracker::Tracker;
 
 /// Upper bounds (seconds) of the time-to-acknowledgement histogram: from
@@ -53,7 +53,9 @@ pub fn global() -> &'static Metrics {
 }
 
 /// Passes a tracker call's result through, counting its failure.
-pub fn tracker_result<T>(r: crate::effect::Effect<T>) -> crate::effect::Effect<T> {
+pub fn tracker_result<T>(
+    r: crate::support::effect::Effect<T>,
+) -> crate::support::effect::Effect<T> {
     if let Err(e) = &r {
         global().tracker_error(e);
     }

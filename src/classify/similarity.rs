@@ -20,7 +20,6 @@
 //! with a per-installation random key from the state store, so a stolen
 //! record reveals neither words nor identifiers.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// MinHash signature length.
@@ -30,14 +29,7 @@ pub const SHINGLE: usize = 3;
 /// 2^61 − 1, a Mersenne prime: the universal hash family's modulus.
 const PRIME: u64 = (1 << 61) - 1;
 
-/// What is kept about a text to compare it later.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Fingerprint {
-    /// MinHash values (low 32 bits); empty when the text was too short.
-    pub minhash: Vec<u32>,
-    /// Keyed hashes of the identifiers found, sorted.
-    pub identifiers: Vec<String>,
-}
+pub use crate::record::Fingerprint;
 
 /// An identifier found in a text.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

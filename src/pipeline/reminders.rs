@@ -21,11 +21,11 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use crate::compose::{Composer, ReminderKind};
-use crate::effect::EffectError;
-use crate::metrics::window::Reminder;
+use crate::ops::metrics::window::Reminder;
 use crate::pipeline::Pipeline;
 use crate::record::{Kind, Record, State};
 use crate::store::StoreError;
+use crate::support::effect::EffectError;
 use crate::tracker::marker;
 use crate::tracker::CommentDraft;
 
@@ -51,7 +51,7 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<Record>, Store
                     last_error = rec.ack_attempts.last_error.as_deref().unwrap_or("-"),
                     "ALERT: acknowledgement still unsent close to the response deadline"
                 );
-                crate::metrics::global().ack_deadline_alert();
+                crate::ops::metrics::global().ack_deadline_alert();
                 rec.watch.ack_alerted_at = Some(now);
                 changed = true;
             }
@@ -63,7 +63,7 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<Record>, Store
             p.store.put(rec)?;
         }
     }
-    crate::metrics::global().acks_at_risk(at_risk);
+    crate::ops::metrics::global().acks_at_risk(at_risk);
     Ok(records)
 }
 
@@ -76,7 +76,7 @@ fn own_issue(rec: &Record) -> Option<u64> {
 
 fn failed(rec: &mut Record, e: &EffectError, now: DateTime<Utc>) {
     tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "reminder check failed");
-    crate::metrics::global().reminder_error();
+    crate::ops::metrics::global().reminder_error();
     rec.watch.last_error = Some(e.to_string());
     let wait = e.retry_at().unwrap_or(now + ChronoDuration::minutes(5));
     rec.watch.next_check_at = Some(wait.max(now + ChronoDuration::seconds(5)));
@@ -152,7 +152,7 @@ async fn remind(p: &Pipeline, rec: &mut Record, now: DateTime<Utc>) -> bool {
             match p.tracker.comment(&draft).await {
                 Ok(f) => {
                     tracing::info!(tracking_id = %rec.tracking_id, issue, kind = kind.as_str(), "reminder posted");
-                    crate::metrics::global().reminder_posted(match kind {
+                    crate::ops::metrics::global().reminder_posted(match kind {
                         ReminderKind::Response => Reminder::Response,
                         ReminderKind::Disclosure => Reminder::Disclosure,
                     });

@@ -6,11 +6,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{attachment_path, IssueDraft, StoredFile, Tracker};
 use crate::compose::Composer;
-use crate::effect::{Effect, EffectError};
 use crate::normalize::Opened;
 use crate::record::{Filing, Record};
+use crate::support::effect::{Effect, EffectError};
+use crate::tracker::{attachment_path, IssueDraft, StoredFile, Tracker};
 
 /// Stores each attachment under `reports/<ID>/`, in order. Over the size
 /// limit: `None` (the issue lists its size and hash anyway). `look`: an

@@ -14,15 +14,17 @@
 //! * **Resubmitted** — the same normalised text from the same reporter under
 //!   a new Message-ID.
 //! * **Related** — near-identical text or a shared identifier
-//!   ([`crate::similarity`]): a new issue, linked both ways.
+//!   ([`crate::classify::similarity`]): a new issue, linked both ways.
+
+pub mod similarity;
 
 use std::ops::ControlFlow;
 
 use crate::config::DedupeSettings;
 use crate::normalize::Opened;
 use crate::record::{Kind, Record};
-use crate::similarity::{self, Fingerprint};
 use crate::store::{Store, StoreError};
+use similarity::Fingerprint;
 
 /// RFC 3834 and common practice: mail that must not be answered. The
 /// reason is recorded with the record (never sent anywhere).

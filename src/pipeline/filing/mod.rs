@@ -10,19 +10,22 @@
 //!   #N", then a comment on #N pointing back (marker `ID/related`). The
 //!   issue is recorded before the comment is made.
 
+mod sequence;
+
 use chrono::{Duration as ChronoDuration, Utc};
 
 use super::{record_failure, record_success, Pipeline};
+use crate::classify::similarity;
 use crate::compose::when;
-use crate::effect::{Effect, EffectError};
-use crate::failpoint;
-use crate::metrics::tracker_result;
 use crate::normalize::Opened;
+use crate::ops::failpoint;
+use crate::ops::metrics::tracker_result;
 use crate::record::{Filing, Kind, Record};
 use crate::render::sanitize::code_span;
-use crate::similarity;
 use crate::store::StoreError;
-use crate::tracker::{filing as tracker_filing, marker, CommentDraft};
+use crate::support::effect::{Effect, EffectError};
+use crate::tracker::{marker, CommentDraft};
+use sequence as tracker_filing;
 
 /// The marker of the "possibly related" comment a record leaves on #N.
 pub fn related_marker_id(tracking_id: &str) -> String {

@@ -1,0 +1,10 @@
+//! Operating the daemon: `secintake check` ([`check`]) and `status`
+//! ([`status`]), Prometheus metrics and the health endpoint ([`metrics`]),
+//! logging that never carries report text or secrets ([`logging`]), and
+//! the crash-injection points used by the tests ([`failpoint`]).
+
+pub mod check;
+pub mod failpoint;
+pub mod logging;
+pub mod metrics;
+pub mod status;
