@@ -7,20 +7,36 @@
 //! directory. Other relative paths (state, Maildir, output directories,
 //! templates) resolve against the working directory.
 
+mod ack;
 mod dedupe;
 pub mod duration;
+mod instance;
+mod limits;
+mod mailer;
+mod metrics;
+mod openpgp;
 mod reader;
 mod reminders;
-mod sections;
+mod shared;
+mod source;
+mod tracker;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use ack::{from_address, AckSettings};
 pub use dedupe::DedupeSettings;
+pub use instance::Instance;
+pub use limits::Limits;
+pub use mailer::{MailerSettings, OutboxSettings, SmtpSettings};
+pub use metrics::MetricsSettings;
+pub use openpgp::OpenPgpSettings;
 use reader::Section;
 pub use reader::{Problem, Problems};
 pub use reminders::ReminderSettings;
-pub use sections::*;
+pub use shared::Security;
+pub use source::{ImapSettings, MaildirSettings, SourceSettings};
+pub use tracker::{DirectorySettings, GithubAuth, GithubSettings, LabelRule, TrackerSettings};
 
 use crate::support::secret::Secret;
 
@@ -245,3 +261,6 @@ impl Settings {
 pub(crate) fn default_poll() -> Duration {
     Duration::from_secs(60)
 }
+
+#[cfg(test)]
+mod tests;

@@ -55,6 +55,15 @@ impl Section {
         self.present
     }
 
+    /// Whether the section is there; when it is not, records that it is
+    /// required.
+    pub fn required(&self, problems: &mut Problems) -> bool {
+        if !self.present {
+            problems.add(self.name.clone(), "section is required");
+        }
+        self.present
+    }
+
     pub fn key(&self, key: &str) -> String {
         if self.name.is_empty() {
             key.to_string()
