@@ -147,7 +147,11 @@ fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut 
             report.config.push(e.to_string());
             failed = true;
         }
-        if let Err(e) = composer.ack(&rec, "reporter@example.org") {
+        if let Err(e) = composer.ack(
+            &rec,
+            "reporter@example.org",
+            &crate::message_id::MessageIds::derive(b"check"),
+        ) {
             report.config.push(format!("acknowledgement: {e}"));
             failed = true;
         }

@@ -187,17 +187,21 @@ impl Pipeline {
     fn classify(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
         let s = &self.settings.instance;
         let key = self.store.similarity_key()?;
+        let ids = crate::message_id::MessageIds::derive(&key);
+        let reporter = self.ack_address(rec, opened);
         let ctx = crate::classify::Context {
             store: self.store.as_ref(),
             prefix: &s.tracking_prefix,
             own_addresses: &s.addresses,
             dedupe: &self.settings.dedupe,
             key: &key,
+            ids: &ids,
+            reporter: reporter.as_deref(),
         };
         let decision = classify(opened, rec, &ctx)?;
         let kind = decision.kind;
         rec.facts.encrypted = opened.is_encrypted();
-        rec.facts.reply_address = opened.headers.reply_address();
+        rec.facts.reply_address = reporter;
         rec.facts.in_reply_to = opened.headers.in_reply_to.clone();
         rec.facts.text_sha256 = decision.text_sha256;
         rec.facts.fingerprint = decision.fingerprint;

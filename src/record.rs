@@ -139,7 +139,8 @@ fn started_unknown() -> bool {
 pub struct Facts {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
-    /// The address an acknowledgement goes to (Reply-To, else From).
+    /// The address an acknowledgement goes to: one the message proves
+    /// ([`crate::reporter_address::ack_address`]).
     pub reply_address: Option<String>,
     pub encrypted: bool,
     pub raw_sha256: String,
@@ -171,6 +172,13 @@ pub struct Watch {
     pub last_error: Option<String>,
     /// No look-up before this time (backoff after a failure).
     pub next_check_at: Option<DateTime<Utc>>,
+    /// When the acknowledgement was first postponed by the global rate cap
+    /// (the operator alert is logged once, then).
+    #[serde(default)]
+    pub ack_postponed_at: Option<DateTime<Utc>>,
+    /// Until when it is postponed; cleared when it is sent.
+    #[serde(default)]
+    pub ack_postponed_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -109,6 +109,18 @@ fn overdue(
     overdue
 }
 
+fn ack_text(ack: &Ack) -> String {
+    match ack {
+        Ack::Pending => "pending".into(),
+        Ack::Sent { at, .. } => format!("sent {}", at.format("%Y-%m-%d %H:%M")),
+        Ack::Suppressed { reason } => format!("not sent: {reason}"),
+        Ack::Sending { since, .. } => format!(
+            "send started {}, outcome being confirmed",
+            since.format("%Y-%m-%d %H:%M")
+        ),
+    }
+}
+
 pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
     let kind = match &r.kind {
         None => "unclassified".into(),
@@ -118,16 +130,17 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
         Some(Kind::Duplicate { of }) => format!("duplicate of {of}"),
         Some(Kind::Automatic { reason }) => format!("automatic ({reason})"),
         Some(Kind::Resubmitted { of }) => format!("resubmission of {of}"),
+        Some(Kind::Related { of, reason }) if crate::classify::is_claimed_follow_up(reason) => {
+            format!("new, claims to follow up {of}")
+        }
         Some(Kind::Related { of, .. }) => format!("new, possibly related to {of}"),
     };
-    let ack = match &r.ack {
-        Ack::Pending => "pending".into(),
-        Ack::Sent { at, .. } => format!("sent {}", at.format("%Y-%m-%d %H:%M")),
-        Ack::Suppressed { reason } => format!("not sent: {reason}"),
-        Ack::Sending { since, .. } => format!(
-            "send started {}, outcome being confirmed",
-            since.format("%Y-%m-%d %H:%M")
+    let ack = match (&r.ack, r.watch.ack_postponed_until) {
+        (Ack::Pending, Some(until)) => format!(
+            "postponed until {} (global rate cap)",
+            until.format("%Y-%m-%d %H:%M:%S")
         ),
+        (ack, _) => ack_text(ack),
     };
     let overdue = overdue(
         matches!(r.ack, Ack::Pending),
@@ -145,6 +158,17 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
         alerts.push(format!(
             "ALERT: acknowledgement unsent near its deadline (alerted {})",
             stamp(t)
+        ));
+    }
+    if let (Ack::Pending, Some(since), Some(until)) = (
+        &r.ack,
+        r.watch.ack_postponed_at,
+        r.watch.ack_postponed_until,
+    ) {
+        alerts.push(format!(
+            "ALERT: acknowledgement postponed by the global rate cap since {}, until {}",
+            stamp(since),
+            stamp(until)
         ));
     }
     if let Some(e) = &r.watch.last_error {
@@ -190,7 +214,7 @@ pub fn snapshot(records: &[Record]) -> Snapshot {
 pub fn refresh(mut snap: Snapshot, now: DateTime<Utc>) -> Snapshot {
     for r in &mut snap.records {
         r.overdue = overdue(
-            r.ack == "pending",
+            r.ack == "pending" || r.ack.starts_with("postponed"),
             r.kind == "new",
             r.respond_by,
             r.disclose_by,
