@@ -54,6 +54,18 @@ use crate::ratecap::Verdict;
 use crate::record::{Ack, Kind, Record};
 use crate::store::StoreError;
 
+/// What came back of an acknowledgement being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SentCopy {
+    /// Nothing that could be our copy.
+    None,
+    /// A message with its Message-ID, taken in after the intent, not yet
+    /// classified: perhaps our copy.
+    Unclassified,
+    /// Our own copy: the acknowledgement went out.
+    Arrived,
+}
+
 impl Pipeline {
     /// Our Message-IDs, keyed by the installation's secret.
     pub(super) fn message_ids(&self) -> Result<MessageIds, StoreError> {
@@ -68,30 +80,36 @@ impl Pipeline {
         message_id: &str,
         since: DateTime<Utc>,
         ids: &MessageIds,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<SentCopy, StoreError> {
         if !self.settings.ack.sent_copy {
-            return Ok(false);
+            return Ok(SentCopy::None);
         }
         let prefix = &self.settings.instance.tracking_prefix;
         if ids.read(message_id, prefix) != Some(Ours::Keyed(rec.tracking_id.clone())) {
-            return Ok(false);
+            return Ok(SentCopy::None);
         }
         // Records hold Message-IDs as parsed: without angle brackets.
         let bare = message_id
             .trim()
             .trim_start_matches('<')
             .trim_end_matches('>');
-        let mut found = false;
+        let mut found = SentCopy::None;
         self.store.scan(&mut |r| {
-            found = r.tracking_id != rec.tracking_id
-                && r.facts.message_id.as_deref() == Some(bare)
-                && r.received_at >= since
-                && matches!(&r.kind, Some(Kind::Automatic { reason }) if reason == OWN_COPY);
-            if found {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
+            if r.tracking_id == rec.tracking_id
+                || r.facts.message_id.as_deref() != Some(bare)
+                || r.received_at < since
+            {
+                return ControlFlow::Continue(());
             }
+            match &r.kind {
+                Some(Kind::Automatic { reason }) if reason == OWN_COPY => {
+                    found = SentCopy::Arrived;
+                    return ControlFlow::Break(());
+                }
+                None => found = SentCopy::Unclassified,
+                Some(_) => {}
+            }
+            ControlFlow::Continue(())
         })?;
         Ok(found)
     }
@@ -249,7 +267,14 @@ impl Pipeline {
         };
         let now = Utc::now();
         if let Ack::Sending { message_id, since } = rec.ack.clone() {
-            if self.copy_arrived(rec, &message_id, since, &ids)? {
+            let copy = self.copy_arrived(rec, &message_id, since, &ids)?;
+            if copy == SentCopy::Unclassified {
+                // Taken in but not yet classified (records are worked in
+                // order, the copy after its original): decide next pass.
+                rec.ack_attempts.next_at = Some(now + ChronoDuration::seconds(1));
+                return self.store.put(rec);
+            }
+            if copy == SentCopy::Arrived {
                 tracing::info!(tracking_id = %rec.tracking_id, "acknowledgement confirmed by its copy");
                 crate::metrics::global().acknowledged(rec.received_at, since, rec.respond_by);
                 rec.ack = Ack::Sent {
