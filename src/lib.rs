@@ -29,7 +29,9 @@
 //! Modules: [`config`] (TOML → [`config::Settings`], every problem at once),
 //! [`secret`], [`intake`], [`openpgp`], [`normalize`], [`classify`],
 //! [`similarity`] (related reports), [`pipeline`] (one record through the
-//! states), [`daemon`] (the loop),
+//! states), [`reporter_address`] (which address an acknowledgement goes
+//! to), [`ratecap`], [`message_id`] (our keyed Message-IDs), [`daemon`]
+//! (the loop),
 //! [`tracker`], [`mailer`], [`render`] + [`compose`] (templates, sanitiser),
 //! [`status`], [`check`].
 

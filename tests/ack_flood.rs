@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use common::daemon::{run_cli, Daemon};
 use common::offline::{self, Offline};
+use common::service::{metrics_addr, sample, scrape};
 use secintake::record::Ack;
 use secintake::store::{SledStore, Store};
 use serde_json::Value;
@@ -92,7 +93,10 @@ fn a_flood_over_the_global_cap_postpones_the_real_ack_and_sends_it_once() {
         &Offline {
             tracking_prefix: "FLOOD",
             maildir: "poll_interval = \"2s\"",
-            acknowledgement: &format!("global_max = {CAP}\nglobal_window = \"{WINDOW_SECS}s\""),
+            // [acknowledgement] is the last section: the metrics endpoint follows.
+            acknowledgement: &format!(
+                "global_max = {CAP}\nglobal_window = \"{WINDOW_SECS}s\"\n\n[metrics]\nlisten = \"127.0.0.1:0\""
+            ),
             ..Offline::default()
         },
     );
@@ -130,6 +134,10 @@ fn a_flood_over_the_global_cap_postpones_the_real_ack_and_sends_it_once() {
         .unwrap_or_else(|| panic!("{id} not in\n{table}"));
     assert!(line.contains("postponed until"), "{line}");
     assert!(line.contains("ALERT: acknowledgement postponed"), "{line}");
+    let addr = metrics_addr(&dir.join("state")).expect("metrics address published");
+    let (_, scraped) = scrape(&addr, "/metrics").expect("metrics answer");
+    let waiting = sample(&scraped, "secintake_acks_postponed").unwrap_or(0.0);
+    assert!(waiting >= 1.0, "secintake_acks_postponed {waiting}");
 
     // Sent once the window has room, and exactly once.
     let sent = common::wait_until(Duration::from_secs(4 * WINDOW_SECS as u64 + 60), || {
@@ -147,6 +155,7 @@ fn a_flood_over_the_global_cap_postpones_the_real_ack_and_sends_it_once() {
         (n > JUNK).then_some(n)
     });
     std::thread::sleep(Duration::from_secs(3));
+    let (_, scraped) = scrape(&addr, "/metrics").expect("metrics answer");
     daemon.terminate(Duration::from_secs(20));
     let log = daemon.log_text();
     assert!(all.is_some(), "not every acknowledgement went out\n{log}");
@@ -179,6 +188,18 @@ fn a_flood_over_the_global_cap_postpones_the_real_ack_and_sends_it_once() {
         JUNK + 1,
         "one acknowledgement per record"
     );
+    // Each postponed record counted once; none waiting any more.
+    let postponed = records
+        .iter()
+        .filter(|r| r.watch.ack_postponed_at.is_some())
+        .count();
+    assert!(postponed > JUNK - CAP, "{postponed} postponed");
+    assert_eq!(
+        sample(&scraped, "secintake_acks_postponed_total"),
+        Some(postponed as f64),
+        "{scraped}"
+    );
+    assert_eq!(sample(&scraped, "secintake_acks_postponed"), Some(0.0));
     sends.sort();
     let window = chrono::Duration::seconds(WINDOW_SECS);
     let busiest = sends
@@ -192,7 +213,7 @@ fn a_flood_over_the_global_cap_postpones_the_real_ack_and_sends_it_once() {
     eprintln!(
         "ack flood: {} reports, {} acknowledgements, busiest {WINDOW_SECS}s window {busiest} (cap {CAP}); \
          real report postponed (seen after {:.1}s), sent {:.1}s after the first acknowledgement \
-         (seen after {:.1}s)",
+         (seen after {:.1}s); {postponed} acknowledgements postponed",
         records.len(),
         sends.len(),
         postponed_after.as_secs_f64(),
