@@ -216,9 +216,11 @@ impl Pipeline {
                 None => Ack::Suppressed {
                     reason: "no reply address".into(),
                 },
-                Some(a) if s.addresses.contains(a) => Ack::Suppressed {
-                    reason: "reply address is our own".into(),
-                },
+                Some(a) if s.addresses.iter().any(|o| o.eq_ignore_ascii_case(a)) => {
+                    Ack::Suppressed {
+                        reason: "reply address is our own".into(),
+                    }
+                }
                 Some(_) => Ack::Pending,
             },
         };

@@ -317,3 +317,68 @@ fn truncate(s: &str, n: usize) -> String {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Attempts, Facts, SourceRef};
+    use chrono::Duration;
+
+    fn postponed(received: DateTime<Utc>, until: DateTime<Utc>) -> Record {
+        let mut r = Record {
+            tracking_id: "X-2026-0001".into(),
+            state: State::Filed,
+            received_at: received,
+            source: SourceRef::Maildir {
+                file_name: "m".into(),
+            },
+            facts: Facts::default(),
+            kind: Some(Kind::New),
+            filing: None,
+            file_attempts: Attempts::default(),
+            ack: Ack::Pending,
+            ack_attempts: Attempts::default(),
+            archive_attempts: Attempts::default(),
+            respond_by: received + Duration::days(3),
+            disclose_by: received + Duration::days(90),
+            related_note: None,
+            watch: Default::default(),
+        };
+        r.watch.ack_postponed_at = Some(received);
+        r.watch.ack_postponed_until = Some(until);
+        r
+    }
+
+    #[test]
+    fn a_postponed_ack_is_shown_with_an_alert_and_still_falls_due() {
+        let t0 = Utc::now() - Duration::days(4);
+        let r = postponed(t0, t0 + Duration::hours(1));
+        let row = row(&r, t0 + Duration::minutes(5));
+        assert!(row.ack.starts_with("postponed until "), "{}", row.ack);
+        assert!(row
+            .alerts
+            .iter()
+            .any(|a| a.contains("postponed by the global rate cap")));
+        assert!(row.overdue.is_empty());
+        // Past the response deadline it is overdue like any unsent ack, in
+        // the row and when an old snapshot is refreshed.
+        let late = super::row(&r, t0 + Duration::days(3) + Duration::minutes(1));
+        assert_eq!(late.overdue, vec!["acknowledgement past response deadline"]);
+        let snap = Snapshot {
+            written_at: t0,
+            daemon: None,
+            records: vec![row],
+        };
+        let snap = refresh(snap, t0 + Duration::days(3) + Duration::minutes(1));
+        assert_eq!(snap.records[0].overdue.len(), 1);
+        // Sent: no longer shown as postponed.
+        let mut sent = r.clone();
+        sent.ack = Ack::Sent {
+            message_id: "<m@x>".into(),
+            at: t0,
+        };
+        let row = super::row(&sent, t0);
+        assert!(row.ack.starts_with("sent "), "{}", row.ack);
+        assert!(row.alerts.is_empty());
+    }
+}
