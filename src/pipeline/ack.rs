@@ -59,9 +59,9 @@ use crate::store::StoreError;
 enum SentCopy {
     /// Nothing that could be our copy.
     None,
-    /// A message with its Message-ID, taken in after the intent, not yet
-    /// classified: perhaps our copy.
-    Unclassified,
+    /// A message with its Message-ID, taken in (at this time) after the
+    /// intent, not yet classified: perhaps our copy.
+    Unclassified(DateTime<Utc>),
     /// Our own copy: the acknowledgement went out.
     Arrived,
 }
@@ -106,7 +106,7 @@ impl Pipeline {
                     found = SentCopy::Arrived;
                     return ControlFlow::Break(());
                 }
-                None => found = SentCopy::Unclassified,
+                None => found = SentCopy::Unclassified(r.received_at),
                 Some(_) => {}
             }
             ControlFlow::Continue(())
@@ -267,12 +267,18 @@ impl Pipeline {
         };
         let now = Utc::now();
         if let Ack::Sending { message_id, since } = rec.ack.clone() {
+            let wait = ChronoDuration::from_std(self.settings.ack.sent_copy_wait)
+                .unwrap_or_else(|_| ChronoDuration::minutes(10));
             let copy = self.copy_arrived(rec, &message_id, since, &ids)?;
-            if copy == SentCopy::Unclassified {
+            if let SentCopy::Unclassified(taken_in) = copy {
                 // Taken in but not yet classified (records are worked in
-                // order, the copy after its original): decide next pass.
-                rec.ack_attempts.next_at = Some(now + ChronoDuration::seconds(1));
-                return self.store.put(rec);
+                // order, the copy after its original): decide next pass,
+                // for a while at most (a copy that cannot be opened must
+                // not hold the acknowledgement for ever).
+                if now < taken_in + wait.max(ChronoDuration::minutes(1)) {
+                    rec.ack_attempts.next_at = Some(now + ChronoDuration::seconds(1));
+                    return self.store.put(rec);
+                }
             }
             if copy == SentCopy::Arrived {
                 tracing::info!(tracking_id = %rec.tracking_id, "acknowledgement confirmed by its copy");
@@ -286,13 +292,9 @@ impl Pipeline {
                 rec.state = rec.derived_state();
                 return self.store.put(rec);
             }
-            if self.settings.ack.sent_copy {
-                let wait = ChronoDuration::from_std(self.settings.ack.sent_copy_wait)
-                    .unwrap_or_else(|_| ChronoDuration::minutes(10));
-                if now < since + wait {
-                    rec.ack_attempts.next_at = Some(since + wait);
-                    return self.store.put(rec);
-                }
+            if self.settings.ack.sent_copy && now < since + wait {
+                rec.ack_attempts.next_at = Some(since + wait);
+                return self.store.put(rec);
             }
             tracing::warn!(tracking_id = %rec.tracking_id, "acknowledgement outcome unknown; sending it again with the same Message-ID");
         }
