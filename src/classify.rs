@@ -311,7 +311,13 @@ fn resemblance(
         }
         if text_sha256.is_some() && other.facts.text_sha256.as_deref() == text_sha256 {
             same_text = Some(
-                if other.facts.reply_address.is_some() && other.facts.reply_address == reporter {
+                if other
+                    .facts
+                    .reply_address
+                    .as_deref()
+                    .zip(reporter.as_deref())
+                    .is_some_and(|(a, b)| crate::reporter_address::same(a, b))
+                {
                     Kind::Resubmitted {
                         of: other.tracking_id.clone(),
                     }
