@@ -30,7 +30,59 @@ type Stream = Box<dyn ImapStream>;
 
 /// Dovecot and others drop IDLE after 30 minutes (RFC 2177): re-issue before.
 const IDLE_MAX: Duration = Duration::from_secs(28 * 60);
+/// Messages one fetch command asks for at most (and
+/// `[limits] max_fetch_batch_bytes` of them by `RFC822.SIZE`).
 const FETCH_BATCH: usize = 25;
+
+/// The bounds intake keeps to (from `[limits]`).
+#[derive(Debug, Clone, Copy)]
+pub struct FetchBounds {
+    /// Larger messages are not fetched whole: their headers make a stub.
+    pub max_message_bytes: u64,
+    /// The most of an oversized message's header section fetched.
+    pub max_header_bytes: u64,
+    /// What one `UID FETCH` of whole messages may bring in, by size.
+    pub max_fetch_batch_bytes: u64,
+}
+
+impl FetchBounds {
+    pub fn new(limits: &crate::config::Limits) -> Self {
+        FetchBounds {
+            max_message_bytes: limits.max_message_bytes,
+            max_header_bytes: limits.max_header_bytes,
+            max_fetch_batch_bytes: limits.max_fetch_batch_bytes,
+        }
+    }
+}
+
+/// `1,5,9` for a UID FETCH.
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Splits `(uid, size)` (in order) into fetch batches of at most `count`
+/// messages and `bytes` bytes; a message larger than `bytes` alone is a
+/// batch of its own.
+fn batches(sized: &[(u32, u64)], bytes: u64, count: usize) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut current: Vec<u32> = Vec::new();
+    let mut sum: u64 = 0;
+    for &(uid, size) in sized {
+        if !current.is_empty() && (current.len() >= count || sum.saturating_add(size) > bytes) {
+            out.push(std::mem::take(&mut current));
+            sum = 0;
+        }
+        current.push(uid);
+        sum = sum.saturating_add(size);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
 
 pub struct ImapSource {
     settings: ImapSettings,
@@ -38,7 +90,10 @@ pub struct ImapSource {
     uidvalidity: u32,
     can_move: bool,
     can_idle: bool,
+    bounds: FetchBounds,
     pub reconnects: u64,
+    /// Message bytes fetched so far (whole messages and oversized headers).
+    pub fetched_bytes: u64,
 }
 
 fn transient(what: &str, e: impl std::fmt::Display) -> EffectError {
@@ -46,14 +101,16 @@ fn transient(what: &str, e: impl std::fmt::Display) -> EffectError {
 }
 
 impl ImapSource {
-    pub fn new(settings: ImapSettings) -> Self {
+    pub fn new(settings: ImapSettings, bounds: FetchBounds) -> Self {
         ImapSource {
             settings,
             session: None,
             uidvalidity: 0,
             can_move: false,
             can_idle: false,
+            bounds,
             reconnects: 0,
+            fetched_bytes: 0,
         }
     }
 
@@ -177,6 +234,7 @@ impl ImapSource {
         let mailbox = self.settings.mailbox.clone();
         self.session().await?;
         let uidvalidity = self.uidvalidity;
+        let bounds = self.bounds;
         let session = self.session().await?;
         // NOOP lets the server report new messages before we search.
         session.noop().await.map_err(|e| transient("NOOP", e))?;
@@ -195,15 +253,32 @@ impl ImapSource {
             .collect();
         uids.sort_unstable();
         uids.truncate(max);
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Sizes first: no body is fetched before its size is known.
+        let sized: Vec<_> = session
+            .uid_fetch(uid_set(&uids), "(UID RFC822.SIZE)")
+            .await
+            .map_err(|e| transient("UID FETCH", e))?
+            .try_collect()
+            .await
+            .map_err(|e| transient("UID FETCH", e))?;
+        let mut sizes: Vec<(u32, u64)> = sized
+            .iter()
+            .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
+            .collect();
+        // Expunged since the search: gone, nothing to take in.
+        sizes.sort_unstable();
+        sizes.dedup_by_key(|(uid, _)| *uid);
+        let (whole, oversized): (Vec<_>, Vec<_>) = sizes
+            .into_iter()
+            .partition(|(_, size)| *size <= bounds.max_message_bytes);
         let mut out = Vec::new();
-        for batch in uids.chunks(FETCH_BATCH) {
-            let set = batch
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+        let mut fetched: u64 = 0;
+        for batch in batches(&whole, bounds.max_fetch_batch_bytes, FETCH_BATCH) {
             let fetches: Vec<_> = session
-                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .uid_fetch(uid_set(&batch), "(UID BODY.PEEK[])")
                 .await
                 .map_err(|e| transient("UID FETCH", e))?
                 .try_collect()
@@ -213,6 +288,7 @@ impl ImapSource {
                 let (Some(uid), Some(body)) = (f.uid, f.body()) else {
                     continue;
                 };
+                fetched = fetched.saturating_add(body.len() as u64);
                 out.push(Fetched {
                     source: SourceRef::Imap {
                         mailbox: mailbox.clone(),
@@ -220,9 +296,52 @@ impl ImapSource {
                         uid,
                     },
                     raw: body.to_vec(),
+                    oversized: None,
                 });
             }
         }
+        // Over the size limit: the header section only, at most
+        // max_header_bytes of it (a partial fetch).
+        let sizes: std::collections::HashMap<u32, u64> = oversized.iter().copied().collect();
+        let uids: Vec<u32> = oversized.iter().map(|(uid, _)| *uid).collect();
+        for batch in uids.chunks(FETCH_BATCH) {
+            let query = format!("(UID BODY.PEEK[HEADER]<0.{}>)", bounds.max_header_bytes);
+            let fetches: Vec<_> = session
+                .uid_fetch(uid_set(batch), &query)
+                .await
+                .map_err(|e| transient("UID FETCH", e))?
+                .try_collect()
+                .await
+                .map_err(|e| transient("UID FETCH", e))?;
+            for f in fetches {
+                let Some(uid) = f.uid else { continue };
+                let Some(&size) = sizes.get(&uid) else {
+                    continue;
+                };
+                let header = f.header().unwrap_or_default();
+                fetched = fetched.saturating_add(header.len() as u64);
+                tracing::info!(
+                    uid,
+                    size,
+                    "message over max_message_bytes: taking its headers only"
+                );
+                out.push(Fetched {
+                    source: SourceRef::Imap {
+                        mailbox: mailbox.clone(),
+                        uidvalidity,
+                        uid,
+                    },
+                    raw: header.to_vec(),
+                    oversized: Some(size),
+                });
+            }
+        }
+        self.fetched_bytes = self.fetched_bytes.saturating_add(fetched);
+        // Oldest first, as the records are numbered.
+        out.sort_by_key(|f| match &f.source {
+            SourceRef::Imap { uid, .. } => *uid,
+            SourceRef::Maildir { .. } => 0,
+        });
         Ok(out)
     }
 
@@ -344,6 +463,7 @@ impl ImapSource {
     }
 
     pub async fn close(&mut self) {
+        tracing::info!(fetched_bytes = self.fetched_bytes, "IMAP closing");
         if let Some(mut s) = self.session.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
         }
@@ -359,4 +479,20 @@ async fn read_greeting<T: ImapStream>(client: &mut async_imap::Client<T>) -> Eff
     greeting
         .map(|_| ())
         .ok_or_else(|| transient("greeting", "connection closed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batches;
+
+    #[test]
+    fn batches_keep_the_byte_budget_and_take_at_least_one() {
+        let sized = [(1, 10), (2, 10), (3, 100), (4, 5), (5, 5), (6, 5), (7, 30)];
+        assert_eq!(
+            batches(&sized, 25, 2),
+            vec![vec![1, 2], vec![3], vec![4, 5], vec![6], vec![7]]
+        );
+        assert_eq!(batches(&sized, 1000, 25), vec![vec![1, 2, 3, 4, 5, 6, 7]]);
+        assert!(batches(&[], 10, 2).is_empty());
+    }
 }

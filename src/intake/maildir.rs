@@ -8,20 +8,21 @@ use crate::config::MaildirSettings;
 use crate::effect::{Effect, EffectError};
 use crate::record::SourceRef;
 
+use super::imap::FetchBounds;
 use super::Fetched;
 
 pub struct MaildirSource {
     root: PathBuf,
     pub poll_interval: Duration,
-    max_bytes: u64,
+    bounds: FetchBounds,
 }
 
 impl MaildirSource {
-    pub fn new(s: &MaildirSettings, max_bytes: u64) -> Self {
+    pub fn new(s: &MaildirSettings, bounds: FetchBounds) -> Self {
         MaildirSource {
             root: s.path.clone(),
             poll_interval: s.poll_interval,
-            max_bytes,
+            bounds,
         }
     }
 
@@ -65,10 +66,14 @@ impl MaildirSource {
                     return Ok(out);
                 }
                 let path = dir.join(&name);
-                let raw = read_bounded(&path, self.max_bytes).map_err(|e| {
+                let fetched = self.read(&path).map_err(|e| {
                     EffectError::Transient(format!("cannot read {}: {e}", path.display()))
                 })?;
-                out.push(Fetched { source, raw });
+                out.push(Fetched {
+                    source,
+                    raw: fetched.0,
+                    oversized: fetched.1,
+                });
             }
         }
         Ok(out)
@@ -99,13 +104,27 @@ impl MaildirSource {
     }
 }
 
-/// Reads at most `max` + 1 bytes, so an oversized file is recognised without
-/// being read whole.
-fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(max.saturating_add(1))
-        .read_to_end(&mut buf)?;
-    Ok(buf)
+impl MaildirSource {
+    /// The message, or, when the file is over `max_message_bytes`, its
+    /// header section (at most `max_header_bytes`) and its size, as the
+    /// IMAP source does: an oversized message is never read whole.
+    fn read(&self, path: &std::path::Path) -> std::io::Result<(Vec<u8>, Option<u64>)> {
+        use std::io::Read;
+        let file = std::fs::File::open(path)?;
+        let size = file.metadata()?.len();
+        let mut buf = Vec::new();
+        if size > self.bounds.max_message_bytes {
+            file.take(self.bounds.max_header_bytes)
+                .read_to_end(&mut buf)?;
+            let header =
+                usize::try_from(crate::normalize::header_section_len(&buf)).unwrap_or(buf.len());
+            buf.truncate(header);
+            return Ok((buf, Some(size)));
+        }
+        // A file that grew since the stat is read up to the limit and one
+        // byte more, so it is recognised as oversized when opened.
+        file.take(self.bounds.max_message_bytes.saturating_add(1))
+            .read_to_end(&mut buf)?;
+        Ok((buf, None))
+    }
 }

@@ -15,7 +15,12 @@ use crate::record::SourceRef;
 /// A message as fetched, before anything is decided about it.
 pub struct Fetched {
     pub source: SourceRef,
+    /// The whole message; for an oversized one, its header section only.
     pub raw: Vec<u8>,
+    /// The message is over `[limits] max_message_bytes` (its size): it was
+    /// not fetched whole, `raw` holds its header section (at most
+    /// `max_header_bytes`), and it is filed as a stub from those headers.
+    pub oversized: Option<u64>,
 }
 
 /// Why waiting for new mail ended.

@@ -1,0 +1,125 @@
+//! A message over `[limits] max_message_bytes` in a real Dovecot INBOX: the
+//! daemon asks for `RFC822.SIZE` first and never fetches its body. It is
+//! filed as a stub from its headers (size, limit, sender, subject of a
+//! plain message), the reporter is told the limit, a normal report beside
+//! it is filed and acknowledged, and both move to the processed mailbox.
+//! The bytes fetched are Dovecot's own count (`out=` at logout).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const LIMIT: usize = 64 << 10;
+const BIG: usize = 2 << 20;
+const WAIT: Duration = Duration::from_secs(60);
+const CAROL: &str = "carol@example.test";
+
+/// A plain message of about `size` bytes.
+fn big_message(size: usize) -> Vec<u8> {
+    let line = "0123456789abcdef core dump line 0123456789abcdef 0123456789abcdef\r\n";
+    let body = line.repeat(size / line.len() + 1);
+    mail::plain(REPORTER, "Huge core dump", "<big-1@example.test>", &body)
+}
+
+/// (sum of `in=`, sum of `out=`) over the logged-out IMAP sessions of `user`.
+fn session_bytes(log: &str, user: &str) -> (u64, u64, usize) {
+    let tag = format!("imap({user})");
+    let (mut input, mut output, mut sessions) = (0, 0, 0);
+    for line in log.lines().filter(|l| l.contains(&tag)) {
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .and_then(|v| v.trim_end_matches(',').parse::<u64>().ok())
+        };
+        if let (Some(i), Some(o)) = (field("in="), field("out=")) {
+            input += i;
+            output += o;
+            sessions += 1;
+        }
+    }
+    (input, output, sessions)
+}
+
+#[test]
+fn oversized_message_is_a_stub_and_its_body_is_never_fetched() {
+    let Some(env) = Env::start(Options {
+        idle: false,
+        extra: format!("\n[limits]\nmax_message_bytes = {LIMIT}\n"),
+    }) else {
+        return;
+    };
+    env.dovecot.add_user(CAROL, "carolpw").expect("add user");
+    let big = big_message(BIG);
+    assert!(big.len() > BIG);
+    env.deliver(&big);
+    env.deliver(&mail::plain(
+        CAROL,
+        "Open redirect",
+        "<small-1@example.test>",
+        "The login page redirects to any ?next= URL.",
+    ));
+    let (code, log) = daemon::run_cli(&[
+        "--config",
+        env.config.to_str().expect("path"),
+        "run",
+        "--once",
+    ]);
+    assert_eq!(code, 0, "{log}");
+    // Read before anything else here fetches from the security mailbox.
+    let dovecot_log =
+        std::fs::read_to_string(env.dovecot.dir.join("dovecot.log")).expect("dovecot log");
+    let (sent_in, fetched, sessions) = session_bytes(&dovecot_log, SECURITY);
+    println!(
+        "oversized over IMAP: message {} bytes, limit {LIMIT}; Dovecot sent {fetched} bytes in {sessions} sessions of {SECURITY} (APPENDs brought in {sent_in})",
+        big.len()
+    );
+    assert!(sessions >= 3, "two APPENDs and the daemon:\n{dovecot_log}");
+    // The log counts message bytes: the APPEND of the big one is in it.
+    assert!(sent_in > big.len() as u64, "in={sent_in}");
+    // The body never left the server: all sessions together sent less
+    // than a tenth of it (the small message, headers, protocol).
+    assert!(
+        fetched < big.len() as u64 / 10,
+        "Dovecot sent {fetched} bytes"
+    );
+
+    let issues = env.github.issues(REPO);
+    assert_eq!(issues.len(), 2, "two issues");
+    let stub = issues
+        .iter()
+        .find(|i| i.title.ends_with("Huge core dump"))
+        .expect("stub issue");
+    assert!(stub.body.contains("could not be read"), "{}", stub.body);
+    assert!(
+        stub.body.contains(&format!(
+            "message of {} bytes exceeds the limit of {LIMIT} bytes",
+            big.len()
+        )),
+        "{}",
+        stub.body
+    );
+    assert!(
+        !stub.body.contains("core dump line"),
+        "body text in the stub"
+    );
+    assert!(stub.body.contains(REPORTER));
+    let small = issues
+        .iter()
+        .find(|i| i.title.ends_with("Open redirect"))
+        .expect("normal issue");
+    assert!(small.body.contains("redirects to any ?next= URL"));
+
+    // The reporter is told the limit; the other reporter is acknowledged.
+    let notice = env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 1, WAIT);
+    let notice = text(&notice[0]);
+    assert!(notice.contains(&format!("{LIMIT} bytes")), "{notice}");
+    assert!(notice.contains("<big-1@example.test>"));
+    let ack = env.wait_mailbox(CAROL, "carolpw", "INBOX", 1, WAIT);
+    assert!(text(&ack[0]).contains("<small-1@example.test>"));
+    // Both are archived, the big one whole.
+    let processed = env.wait_mailbox(SECURITY, SECURITY_PW, "Processed", 2, WAIT);
+    assert!(processed.iter().any(|m| m.len() >= big.len()));
+    assert_eq!(env.mailbox(SECURITY, SECURITY_PW, "INBOX").len(), 0);
+}
