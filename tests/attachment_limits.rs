@@ -137,7 +137,7 @@ fn three_thousand_attachments_offline() {
         stored.len(),
         flood_issue.len()
     );
-    assert_eq!(stored.len(), MAX_ATTACHMENTS, "stored files");
+    assert_eq!(stored.len(), MAX_ATTACHMENTS, "stored files\n{flood_issue}");
     assert_listed(&flood_issue);
     // The normal report behind it: filed with its text, acknowledged.
     assert!(normal_issue.contains("The proxy follows redirects"));

@@ -24,31 +24,51 @@ const BOUNDARY_MAX: usize = 200;
 
 /// At most `cap + 1`: how many MIME parts `raw` may hold at most, from
 /// the delimiters of its declared boundaries. Every part other than the
-/// root follows a delimiter, and an attached message adds its own root.
+/// root follows a delimiter, and an attached message (`message/rfc822`,
+/// `message/global`, any child of a `multipart/digest`) adds its own root.
 pub(super) fn part_bound(raw: &[u8], cap: u32) -> u64 {
+    let limit = u64::from(cap) + 1;
     let Some(boundaries) = declared_boundaries(raw, cap as usize) else {
         // More boundaries than parts allowed: each declares a multipart.
-        return u64::from(cap) + 1;
+        return limit;
     };
     if boundaries.is_empty() {
-        return 1;
+        return 1 + attached_roots(raw).min(limit);
     }
     let patterns: Vec<Vec<u8>> = boundaries
         .into_iter()
         .map(|b| [b"--".as_slice(), &b].concat())
         .collect();
     let Ok(ac) = AhoCorasick::new(&patterns) else {
-        return u64::from(cap) + 1;
+        return limit;
     };
-    let limit = u64::from(cap) + 1;
     let mut delimiters: u64 = 0;
     for _ in ac.find_overlapping_iter(raw) {
         delimiters += 1;
-        if 1 + 2 * delimiters >= limit {
+        if delimiters >= limit {
             return limit;
         }
     }
-    1 + 2 * delimiters
+    let roots = if contains_ci(raw, b"multipart/digest") {
+        delimiters
+    } else {
+        attached_roots(raw)
+    };
+    (1 + delimiters + roots).min(limit)
+}
+
+/// How many attached-message types `raw` names (each may open a message).
+fn attached_roots(raw: &[u8]) -> u64 {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["message/rfc822", "message/global"])
+        .map(|ac| ac.find_iter(raw).count() as u64)
+        .unwrap_or(u64::MAX / 4)
+}
+
+fn contains_ci(raw: &[u8], needle: &[u8]) -> bool {
+    raw.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The values of every `boundary=` parameter in `raw` (anywhere: a few
@@ -184,6 +204,7 @@ mod tests {
             assert!(part_bound(raw.as_bytes(), 100_000) >= s.parts, "{n}");
         }
         assert_eq!(part_bound(flat(3000).as_bytes(), 500), 501);
+        assert!(part_bound(flat(3000).as_bytes(), 5000) <= 3002);
     }
 
     #[test]
