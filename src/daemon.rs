@@ -21,8 +21,7 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use crate::config::{MailerSettings, Settings, SourceSettings, TrackerSettings};
-use crate::intake::imap::{FetchBounds, ImapSource};
-use crate::intake::{maildir::MaildirSource, Source, Wake};
+use crate::intake::{imap::ImapSource, maildir::MaildirSource, FetchBounds, Source, Wake};
 use crate::mailer::{outbox::OutboxMailer, smtp::SmtpMailer, Mailer};
 use crate::metrics;
 use crate::normalize::sha256_hex;

@@ -8,8 +8,7 @@ use crate::config::MaildirSettings;
 use crate::effect::{Effect, EffectError};
 use crate::record::SourceRef;
 
-use super::imap::FetchBounds;
-use super::Fetched;
+use super::{FetchBounds, Fetched};
 
 pub struct MaildirSource {
     root: PathBuf,

@@ -1,6 +1,7 @@
 //! Where mail comes from: an IMAP mailbox (IDLE, poll fallback) in
 //! production, a Maildir directory for the demo and trials.
 
+mod bounds;
 pub mod imap;
 pub mod maildir;
 pub(crate) mod tls;
@@ -8,6 +9,8 @@ pub(crate) mod tls;
 use std::time::Duration;
 
 use crate::shutdown::Shutdown;
+
+pub use bounds::FetchBounds;
 
 use crate::effect::Effect;
 use crate::record::SourceRef;
