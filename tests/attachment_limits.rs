@@ -16,6 +16,8 @@ use common::offline::{self, Offline};
 
 const ATTACHMENTS: usize = 3000;
 const MAX_ATTACHMENTS: usize = 25;
+/// Astral characters (two UTF-16 units each) in a report's text.
+const EMOJI: usize = 40_000;
 const NOT_STORED: &str = "not stored (over `max_attachments`)";
 
 /// A plain mail with `n` one-line text attachments `f0001.txt`, ….
@@ -162,8 +164,17 @@ fn three_thousand_attachments_on_github() {
     env.dovecot
         .add_user("flood@example.test", "floodpw")
         .expect("add user");
+    env.dovecot
+        .add_user("emoji@example.test", "emojipw")
+        .expect("add user");
     env.deliver(&flood("flood@example.test", ATTACHMENTS));
     env.deliver(&normal(common::REPORTER));
+    env.deliver(&common::mail::plain(
+        "emoji@example.test",
+        &format!("{}#1 GH-2 \u{1F600}", "@".repeat(300)),
+        "<emoji-1@example.test>",
+        &"\u{1F600}".repeat(EMOJI),
+    ));
     let start = Instant::now();
     let (code, log) = common::daemon::run_cli(&[
         "--config",
@@ -174,7 +185,29 @@ fn three_thousand_attachments_on_github() {
     let took = start.elapsed();
     assert_eq!(code, 0, "{log}");
     let issues = env.github.issues(common::REPO);
-    assert_eq!(issues.len(), 2, "two issues");
+    assert_eq!(issues.len(), 3, "three issues");
+    // The fake answers 422 past GitHub's limits, as GitHub does: these
+    // were accepted, and nothing of the text was lost to the cuts.
+    let emoji = issues
+        .iter()
+        .find(|i| i.title.contains('@'))
+        .expect("emoji issue");
+    let units = emoji.title.encode_utf16().count();
+    println!(
+        "hostile title: {units} UTF-16 units, {} characters; text in the issue and {} comments",
+        emoji.title.chars().count(),
+        emoji.comments.len()
+    );
+    assert!(units <= 256, "{units}");
+    assert!(emoji.title.ends_with('…'));
+    let shown: usize = std::iter::once(&emoji.body)
+        .chain(&emoji.comments)
+        .map(|b| {
+            assert!(b.encode_utf16().count() <= 65_536);
+            b.matches('\u{1F600}').count()
+        })
+        .sum();
+    assert_eq!(shown, EMOJI);
     let flood_issue = issues
         .iter()
         .find(|i| i.title.ends_with("Many files"))

@@ -137,6 +137,11 @@ pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
         return opened;
     }
     if let Some(reason) = structure::too_many_parts(raw, limits.max_mime_parts, "") {
+        // The header section alone still says who to answer.
+        if let Some(m) = MessageParser::default().parse_headers(raw) {
+            opened.headers = Headers::read(&m);
+            opened.subject = opened.headers.subject.clone();
+        }
         opened.malformed = Some(reason);
         return opened;
     }

@@ -3,12 +3,15 @@
 //! filed as a stub from its headers (size, limit, sender, subject of a
 //! plain message), the reporter is told the limit, a normal report beside
 //! it is filed and acknowledged, and both move to the processed mailbox.
-//! The bytes fetched are Dovecot's own count (`out=` at logout).
+//! The bytes fetched are Dovecot's own count (`out=` at logout). The
+//! Maildir source does the same from the file's size.
 
 mod common;
 
+use std::process::Command;
 use std::time::Duration;
 
+use common::offline::{self, Offline};
 use common::*;
 
 const LIMIT: usize = 64 << 10;
@@ -67,6 +70,14 @@ fn oversized_message_is_a_stub_and_its_body_is_never_fetched() {
         "--once",
     ]);
     assert_eq!(code, 0, "{log}");
+    let own_count: u64 = log
+        .split("fetched_bytes=")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .expect("the daemon logs what it fetched");
+    println!("the daemon counted {own_count} bytes fetched");
+    assert!(own_count < 64 << 10, "{own_count}");
     // Read before anything else here fetches from the security mailbox.
     let dovecot_log =
         std::fs::read_to_string(env.dovecot.dir.join("dovecot.log")).expect("dovecot log");
@@ -122,4 +133,72 @@ fn oversized_message_is_a_stub_and_its_body_is_never_fetched() {
     let processed = env.wait_mailbox(SECURITY, SECURITY_PW, "Processed", 2, WAIT);
     assert!(processed.iter().any(|m| m.len() >= big.len()));
     assert_eq!(env.mailbox(SECURITY, SECURITY_PW, "INBOX").len(), 0);
+}
+
+#[test]
+fn oversized_maildir_file_is_a_stub_too() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    offline::maildir(dir);
+    let big = big_message(BIG);
+    std::fs::write(dir.join("inbox/new/0001.eml"), &big).expect("seed");
+    std::fs::write(
+        dir.join("inbox/new/0002.eml"),
+        mail::plain(
+            CAROL,
+            "Open redirect",
+            "<small-1@example.test>",
+            "Any ?next= URL.",
+        ),
+    )
+    .expect("seed");
+    let limits = format!("\n[limits]\nmax_message_bytes = {LIMIT}\n");
+    let config = offline::write_config(
+        dir,
+        &Offline {
+            tracking_prefix: "BIG",
+            acknowledgement: &limits,
+            ..Offline::default()
+        },
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_secintake"))
+        .args(["run", "--once", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run secintake");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut issues: Vec<_> = std::fs::read_dir(dir.join("issues"))
+        .expect("issues")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    issues.sort();
+    assert_eq!(issues.len(), 2);
+    let stub = std::fs::read_to_string(&issues[0]).expect("stub");
+    assert!(stub.contains("Huge core dump"), "{stub}");
+    assert!(
+        stub.contains(&format!(
+            "message of {} bytes exceeds the limit of {LIMIT} bytes",
+            big.len()
+        )),
+        "{stub}"
+    );
+    assert!(!stub.contains("core dump line"));
+    let small = std::fs::read_to_string(&issues[1]).expect("issue");
+    assert!(small.contains("Any ?next= URL."));
+    let acks: Vec<String> = std::fs::read_dir(dir.join("outbox"))
+        .expect("outbox")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    assert_eq!(acks.len(), 2);
+    assert!(acks.iter().any(|a| a.contains(&format!("{LIMIT} bytes"))));
+    // Archived whole: the file moved, not rewritten.
+    let moved = std::fs::read(dir.join("inbox/.Processed/cur/0001.eml")).expect("moved");
+    assert_eq!(moved.len(), big.len());
 }
