@@ -1,7 +1,8 @@
 //! MIME structure bounds through the real binary (offline): a message with
-//! 100,000 parts and one nested 30 multiparts deep are filed as malformed
-//! with the reason, before any of their parts is decoded or hashed, and a
-//! normal report beside them is filed and acknowledged; the run is quick.
+//! 100,000 parts, one nested 30 multiparts deep and an encrypted one whose
+//! decrypted entity has 6,000 parts are filed as malformed with the reason,
+//! before any of their parts is decoded or hashed, and a normal report
+//! beside them is filed and acknowledged; the run is quick.
 
 mod common;
 
@@ -19,6 +20,14 @@ fn many_parts(n: usize) -> String {
     }
     m.push_str("--P--\r\n");
     m
+}
+
+/// PGP/MIME to the demo key around the MIME entity `inner`.
+fn encrypted(inner: &str) -> String {
+    let armored = common::mail::encrypt_armored(&common::team_public_key(), inner.as_bytes());
+    format!(
+        "From: Enc <enc@example.net>\r\nSubject: ...\r\nMessage-ID: <enc@example.net>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\r\n{armored}\r\n--b1--\r\n"
+    )
 }
 
 fn nested(levels: usize) -> String {
@@ -45,6 +54,16 @@ fn part_and_nesting_floods_are_malformed_stubs() {
         ("0002.eml", nested(30)),
         (
             "0003.eml",
+            encrypted(
+                many_parts(6000)
+                    .split_once("Content-Type:")
+                    .map(|(_, rest)| format!("Content-Type:{rest}"))
+                    .expect("entity")
+                    .as_str(),
+            ),
+        ),
+        (
+            "0004.eml",
             String::from_utf8(common::mail::plain(
                 "bob@example.org",
                 "Path traversal",
@@ -105,7 +124,12 @@ fn part_and_nesting_floods_are_malformed_stubs() {
         "{}",
         texts[1]
     );
-    assert!(texts[2].contains("The export handler joins ../ paths."));
+    assert!(
+        texts[2].contains("decrypted message has more than 5000 MIME parts"),
+        "{}",
+        texts[2]
+    );
+    assert!(texts[3].contains("The export handler joins ../ paths."));
     let acks = std::fs::read_dir(dir.join("outbox"))
         .expect("outbox")
         .count();
