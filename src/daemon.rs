@@ -175,7 +175,7 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
     // not a reason to fetch again at once.
     Taken {
         new,
-        full: slice >= INTAKE_PER_PASS && recorded > 0,
+        full: (slice >= INTAKE_PER_PASS || source.more_waiting()) && recorded > 0,
     }
 }
 

@@ -202,3 +202,65 @@ fn oversized_maildir_file_is_a_stub_too() {
     let moved = std::fs::read(dir.join("inbox/.Processed/cur/0001.eml")).expect("moved");
     assert_eq!(moved.len(), big.len());
 }
+
+/// Each intake pass brings in at most `max_fetch_batch_bytes` (by
+/// `RFC822.SIZE`), and the next pass follows at once: a backlog larger
+/// than the budget is still taken in by one `run --once`.
+#[test]
+fn fetch_passes_keep_the_byte_budget() {
+    const BUDGET: u64 = 1 << 20;
+    const N: usize = 6;
+    let Some(env) = Env::start(Options {
+        idle: false,
+        extra: format!(
+            "\n[limits]\nmax_fetch_batch_bytes = {BUDGET}\nmax_message_bytes = {}\n",
+            4 << 20
+        ),
+    }) else {
+        return;
+    };
+    for i in 0..N {
+        // Distinct words, so that no two read as the same or a related report.
+        let body: String = (0..(400 << 10) / 16)
+            .map(|j| format!("w{i}x{j} v{}\r\n", (i * 7919 + j * 104_729) % 1_000_003))
+            .collect();
+        env.deliver(&mail::plain(
+            REPORTER,
+            &format!("Core dump {i}"),
+            &format!("<dump-{i}@example.test>"),
+            &body,
+        ));
+    }
+    let out = Command::new(daemon::binary())
+        .args([
+            "--config",
+            env.config.to_str().expect("path"),
+            "run",
+            "--once",
+        ])
+        .env("SECINTAKE_LOG", "warn,secintake=debug")
+        .env_remove("JOURNAL_STREAM")
+        .output()
+        .expect("run secintake");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let passes: Vec<(u64, u64)> = log
+        .lines()
+        .filter(|l| l.contains(" fetched") && l.contains("bytes="))
+        .filter_map(|l| {
+            let field = |name: &str| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name))
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            Some((field("messages=")?, field("bytes=")?))
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    println!("fetch passes (messages, bytes) with a budget of {BUDGET}: {passes:?}");
+    assert!(passes.iter().all(|p| p.1 > 300 << 10), "messages of 400 KiB");
+    assert_eq!(passes.iter().map(|p| p.0).sum::<u64>(), N as u64, "{log}");
+    assert!(passes.iter().all(|p| p.1 <= BUDGET), "{passes:?}");
+    assert!(passes.len() >= 3, "{passes:?}");
+    assert_eq!(env.github.issues(REPO).len(), N);
+}

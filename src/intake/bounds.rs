@@ -22,6 +22,25 @@ impl FetchBounds {
     }
 }
 
+/// The messages one intake pass takes, in order, from `(uid, size)`:
+/// whole messages until their sizes would pass `max_fetch_batch_bytes`
+/// (at least one message), and the oversized ones among them (only their
+/// headers are fetched). True when messages were left for the next pass.
+pub(super) fn take_within(sized: &[(u32, u64)], bounds: &FetchBounds) -> (Vec<(u32, u64)>, bool) {
+    let mut taken = Vec::new();
+    let mut used: u64 = 0;
+    for &(uid, size) in sized {
+        if size <= bounds.max_message_bytes {
+            if !taken.is_empty() && used.saturating_add(size) > bounds.max_fetch_batch_bytes {
+                return (taken, true);
+            }
+            used = used.saturating_add(size);
+        }
+        taken.push((uid, size));
+    }
+    (taken, false)
+}
+
 /// `1,5,9` for a UID FETCH.
 pub(super) fn uid_set(uids: &[u32]) -> String {
     uids.iter()
@@ -53,7 +72,7 @@ pub(super) fn batches(sized: &[(u32, u64)], bytes: u64, count: usize) -> Vec<Vec
 
 #[cfg(test)]
 mod tests {
-    use super::batches;
+    use super::{batches, take_within, FetchBounds};
 
     #[test]
     fn batches_keep_the_byte_budget_and_take_at_least_one() {
@@ -64,5 +83,36 @@ mod tests {
         );
         assert_eq!(batches(&sized, 1000, 25), vec![vec![1, 2, 3, 4, 5, 6, 7]]);
         assert!(batches(&[], 10, 2).is_empty());
+    }
+
+    #[test]
+    fn a_pass_takes_whole_messages_within_the_budget() {
+        let bounds = FetchBounds {
+            max_message_bytes: 100,
+            max_header_bytes: 10,
+            max_fetch_batch_bytes: 150,
+        };
+        // 500 is oversized: taken (headers only), not counted.
+        let sized = [(1, 90), (2, 500), (3, 60), (4, 10), (5, 5)];
+        assert_eq!(
+            take_within(&sized, &bounds),
+            (vec![(1, 90), (2, 500), (3, 60)], true)
+        );
+        assert_eq!(
+            take_within(&sized[3..], &bounds),
+            (sized[3..].to_vec(), false)
+        );
+        // A message at the limit alone is a pass of its own.
+        let big = [(7, 100), (8, 100)];
+        assert_eq!(
+            take_within(
+                &big,
+                &FetchBounds {
+                    max_fetch_batch_bytes: 50,
+                    ..bounds
+                }
+            ),
+            (vec![(7, 100)], true)
+        );
     }
 }

@@ -22,7 +22,7 @@ use crate::effect::{Effect, EffectError};
 use crate::record::SourceRef;
 use crate::shutdown::Shutdown;
 
-use super::bounds::{batches, uid_set};
+use super::bounds::{batches, take_within, uid_set};
 use super::{FetchBounds, Fetched, Wake};
 
 pub trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
@@ -45,6 +45,8 @@ pub struct ImapSource {
     pub reconnects: u64,
     /// Message bytes fetched so far (whole messages and oversized headers).
     pub fetched_bytes: u64,
+    /// The last fetch stopped at `max_fetch_batch_bytes` with more waiting.
+    pub more_waiting: bool,
 }
 
 fn transient(what: &str, e: impl std::fmt::Display) -> EffectError {
@@ -62,6 +64,7 @@ impl ImapSource {
             bounds,
             reconnects: 0,
             fetched_bytes: 0,
+            more_waiting: false,
         }
     }
 
@@ -183,6 +186,7 @@ impl ImapSource {
         max: usize,
     ) -> Effect<Vec<Fetched>> {
         let mailbox = self.settings.mailbox.clone();
+        self.more_waiting = false;
         self.session().await?;
         let uidvalidity = self.uidvalidity;
         let bounds = self.bounds;
@@ -222,7 +226,8 @@ impl ImapSource {
         // Expunged since the search: gone, nothing to take in.
         sizes.sort_unstable();
         sizes.dedup_by_key(|(uid, _)| *uid);
-        let (whole, oversized): (Vec<_>, Vec<_>) = sizes
+        let (taken, more) = take_within(&sizes, &bounds);
+        let (whole, oversized): (Vec<_>, Vec<_>) = taken
             .into_iter()
             .partition(|(_, size)| *size <= bounds.max_message_bytes);
         let mut out = Vec::new();
@@ -288,6 +293,13 @@ impl ImapSource {
             }
         }
         self.fetched_bytes = self.fetched_bytes.saturating_add(fetched);
+        self.more_waiting = more;
+        tracing::debug!(
+            messages = out.len(),
+            bytes = fetched,
+            more_waiting = self.more_waiting,
+            "fetched"
+        );
         // Oldest first, as the records are numbered.
         out.sort_by_key(|f| match &f.source {
             SourceRef::Imap { uid, .. } => *uid,

@@ -14,6 +14,8 @@ pub struct MaildirSource {
     root: PathBuf,
     pub poll_interval: Duration,
     bounds: FetchBounds,
+    /// The last fetch stopped at `max_fetch_batch_bytes` with more waiting.
+    pub more_waiting: bool,
 }
 
 impl MaildirSource {
@@ -22,6 +24,7 @@ impl MaildirSource {
             root: s.path.clone(),
             poll_interval: s.poll_interval,
             bounds,
+            more_waiting: false,
         }
     }
 
@@ -29,12 +32,17 @@ impl MaildirSource {
         self.root.join(".Processed").join("cur")
     }
 
+    /// Up to `max` new messages, oldest name first, of at most
+    /// `max_fetch_batch_bytes` together (at least one; oversized ones count
+    /// by their headers only), as the IMAP source takes them.
     pub fn fetch_new(
-        &self,
+        &mut self,
         known: &(dyn Fn(&SourceRef) -> bool + Sync),
         max: usize,
     ) -> Effect<Vec<Fetched>> {
+        self.more_waiting = false;
         let mut out = Vec::new();
+        let mut used: u64 = 0;
         for sub in ["new", "cur"] {
             let dir = self.root.join(sub);
             let entries = match std::fs::read_dir(&dir) {
@@ -65,9 +73,20 @@ impl MaildirSource {
                     return Ok(out);
                 }
                 let path = dir.join(&name);
-                let fetched = self.read(&path).map_err(|e| {
+                let cannot = |e: std::io::Error| {
                     EffectError::Transient(format!("cannot read {}: {e}", path.display()))
-                })?;
+                };
+                let size = std::fs::metadata(&path).map_err(cannot)?.len();
+                if size <= self.bounds.max_message_bytes {
+                    if !out.is_empty()
+                        && used.saturating_add(size) > self.bounds.max_fetch_batch_bytes
+                    {
+                        self.more_waiting = true;
+                        return Ok(out);
+                    }
+                    used = used.saturating_add(size);
+                }
+                let fetched = self.read(&path).map_err(cannot)?;
                 out.push(Fetched {
                     source,
                     raw: fetched.0,

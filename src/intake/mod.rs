@@ -53,6 +53,15 @@ impl Source {
         }
     }
 
+    /// The last [`Source::fetch_new`] stopped at `[limits]
+    /// max_fetch_batch_bytes` and more messages wait: take them in at once.
+    pub fn more_waiting(&self) -> bool {
+        match self {
+            Source::Imap(s) => s.more_waiting,
+            Source::Maildir(s) => s.more_waiting,
+        }
+    }
+
     /// Moves a finished message out of the inbox. Never deletes it.
     pub async fn archive(&mut self, source: &SourceRef, message_id: Option<&str>) -> Effect<()> {
         match self {
