@@ -258,7 +258,10 @@ fn fetch_passes_keep_the_byte_budget() {
         .filter(|(n, _)| *n > 0)
         .collect();
     println!("fetch passes (messages, bytes) with a budget of {BUDGET}: {passes:?}");
-    assert!(passes.iter().all(|p| p.1 > 300 << 10), "messages of 400 KiB");
+    assert!(
+        passes.iter().all(|p| p.1 > 300 << 10),
+        "messages of 400 KiB"
+    );
     assert_eq!(passes.iter().map(|p| p.0).sum::<u64>(), N as u64, "{log}");
     assert!(passes.iter().all(|p| p.1 <= BUDGET), "{passes:?}");
     assert!(passes.len() >= 3, "{passes:?}");

@@ -752,8 +752,9 @@ pub struct Limits {
     /// MIME parts in any (outer, decrypted or attached) message, counted
     /// before any part is decoded, hashed or decrypted; more is "malformed".
     pub max_mime_parts: u32,
-    /// Bytes one IMAP fetch command may bring in (by `RFC822.SIZE`); a batch
-    /// holds at least one message.
+    /// Bytes of whole messages one intake pass brings in (IMAP: by
+    /// `RFC822.SIZE`, before any body is fetched; Maildir: by file size),
+    /// at least one message; the next pass follows at once.
     pub max_fetch_batch_bytes: u64,
 }
 

@@ -2,6 +2,11 @@
 //! messages by UID, IDLE with a poll fallback, MOVE to the processed mailbox,
 //! and reconnect on any connection error.
 //!
+//! `RFC822.SIZE` is fetched before any body: a message over
+//! `max_message_bytes` is never fetched whole (its header section makes a
+//! stub), and a pass takes whole messages up to `max_fetch_batch_bytes`
+//! (`src/intake/bounds.rs`).
+//!
 //! A message is identified by (mailbox, UIDVALIDITY, UID); the store also
 //! knows its bytes' hash, so a UIDVALIDITY change re-fetches but never
 //! re-files. Nothing is ever deleted: archiving is MOVE, or COPY + \Deleted +
