@@ -181,7 +181,7 @@ pub fn open_stored(
 }
 
 /// Length of the header section: up to the first empty line, or all of it.
-pub fn header_section_len(raw: &[u8]) -> u64 {
+pub(crate) fn header_section_len(raw: &[u8]) -> u64 {
     let mut at_line_start = true;
     for (i, &b) in raw.iter().enumerate() {
         match b {
