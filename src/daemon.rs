@@ -21,7 +21,7 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use crate::config::{MailerSettings, Settings, SourceSettings, TrackerSettings};
-use crate::intake::{imap::ImapSource, maildir::MaildirSource, Source, Wake};
+use crate::intake::{imap::ImapSource, maildir::MaildirSource, FetchBounds, Source, Wake};
 use crate::mailer::{outbox::OutboxMailer, smtp::SmtpMailer, Mailer};
 use crate::metrics;
 use crate::normalize::sha256_hex;
@@ -48,9 +48,12 @@ pub struct RunSummary {
 
 pub fn build_source(settings: &Settings) -> Source {
     match &settings.source {
-        SourceSettings::Imap(s) => Source::Imap(Box::new(ImapSource::new(s.clone()))),
+        SourceSettings::Imap(s) => Source::Imap(Box::new(ImapSource::new(
+            s.clone(),
+            FetchBounds::new(&settings.limits),
+        ))),
         SourceSettings::Maildir(s) => {
-            Source::Maildir(MaildirSource::new(s, settings.limits.max_message_bytes))
+            Source::Maildir(MaildirSource::new(s, FetchBounds::new(&settings.limits)))
         }
     }
 }
@@ -95,7 +98,8 @@ pub fn build_pipeline_with(settings: &Settings, store: Arc<dyn Store>) -> anyhow
     })
 }
 
-fn admit(p: &Pipeline, source: crate::record::SourceRef, raw: &[u8]) -> anyhow::Result<Admission> {
+fn admit(p: &Pipeline, f: &crate::intake::Fetched) -> anyhow::Result<Admission> {
+    let (source, raw) = (f.source.clone(), f.raw.as_slice());
     let now = Utc::now();
     let ack = &p.settings.ack;
     // Only the outer Message-ID is read here; the rest waits for classification.
@@ -105,7 +109,8 @@ fn admit(p: &Pipeline, source: crate::record::SourceRef, raw: &[u8]) -> anyhow::
     let facts = Facts {
         message_id,
         raw_sha256: sha256_hex(raw),
-        raw_size: raw.len() as u64,
+        raw_size: f.oversized.unwrap_or(raw.len() as u64),
+        oversized: f.oversized,
         ..Facts::default()
     };
     let intake = Intake {
@@ -149,7 +154,7 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
     let slice = fetched.len();
     let (mut new, mut recorded) = (0, 0);
     for f in fetched {
-        match admit(p, f.source, &f.raw) {
+        match admit(p, &f) {
             Ok(Admission::New(rec)) => {
                 tracing::info!(tracking_id = %rec.tracking_id, size = rec.facts.raw_size, "received");
                 summary.admitted.push(rec.tracking_id);
@@ -170,7 +175,7 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
     // not a reason to fetch again at once.
     Taken {
         new,
-        full: slice >= INTAKE_PER_PASS && recorded > 0,
+        full: (slice >= INTAKE_PER_PASS || source.more_waiting()) && recorded > 0,
     }
 }
 

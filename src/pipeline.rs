@@ -100,8 +100,9 @@ impl Pipeline {
         };
         let keyring = self.keyring.clone();
         let limits = self.settings.limits.clone();
+        let oversized = record.facts.oversized;
         Ok(Some(tokio::task::spawn_blocking(move || {
-            normalize::open(&keyring, &raw, &limits)
+            normalize::open_stored(&keyring, &raw, oversized, &limits)
         })))
     }
 

@@ -151,6 +151,11 @@ pub struct Facts {
     /// finding related reports (never the text itself).
     #[serde(default)]
     pub fingerprint: Option<crate::similarity::Fingerprint>,
+    /// The message was over `max_message_bytes` (this is its size): only
+    /// its header section was fetched and stored, and `raw_sha256` is of
+    /// that section. It is filed as a stub.
+    #[serde(default)]
+    pub oversized: Option<u64>,
 }
 
 /// The response window's bookkeeping (see [`crate::reminders`]): each

@@ -754,6 +754,19 @@ pub struct Limits {
     pub max_payloads: u32,
     /// Report text kept inline; longer text is cut there and attached whole.
     pub max_text_bytes: u64,
+    /// Attachments stored (tracker files) or shown inline per report; the
+    /// rest are listed by name, size and SHA-256 only.
+    pub max_attachments: u32,
+    /// Bytes of attachments stored per report, all together; attachments
+    /// that would pass it are listed only.
+    pub max_upload_bytes: u64,
+    /// MIME parts in any (outer, decrypted or attached) message, counted
+    /// before any part is decoded, hashed or decrypted; more is "malformed".
+    pub max_mime_parts: u32,
+    /// Bytes of whole messages one intake pass brings in (IMAP: by
+    /// `RFC822.SIZE`, before any body is fetched; Maildir: by file size),
+    /// at least one message; the next pass follows at once.
+    pub max_fetch_batch_bytes: u64,
 }
 
 impl Limits {
@@ -781,6 +794,15 @@ impl Limits {
             ),
             max_payloads: s.number_or("max_payloads", 1..=10_000, d.max_payloads, p),
             max_text_bytes: s.number_or("max_text_bytes", 1024..=1 << 30, d.max_text_bytes, p),
+            max_attachments: s.number_or("max_attachments", 0..=10_000, d.max_attachments, p),
+            max_upload_bytes: s.number_or("max_upload_bytes", 0..=1 << 34, d.max_upload_bytes, p),
+            max_mime_parts: s.number_or("max_mime_parts", 1..=100_000, d.max_mime_parts, p),
+            max_fetch_batch_bytes: s.number_or(
+                "max_fetch_batch_bytes",
+                1 << 16..=1 << 34,
+                d.max_fetch_batch_bytes,
+                p,
+            ),
         };
         s.finish(p);
         limits
@@ -796,6 +818,10 @@ impl Default for Limits {
             max_header_bytes: 1 << 20,
             max_payloads: 64,
             max_text_bytes: 1 << 20,
+            max_attachments: 20,
+            max_upload_bytes: 25 << 20,
+            max_mime_parts: 5_000,
+            max_fetch_batch_bytes: 32 << 20,
         }
     }
 }

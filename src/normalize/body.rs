@@ -32,9 +32,36 @@ pub(super) struct Context<'a> {
     pub payloads: u32,
     /// Plaintext bytes produced so far (bounded by `limits.max_decrypted_bytes`).
     pub decrypted_bytes: u64,
+    /// MIME parts admitted so far, outer and decrypted messages together
+    /// (bounded by `limits.max_mime_parts`).
+    pub mime_parts: u64,
 }
 
 impl Context<'_> {
+    /// Whether a parsed message, found at `depth`, keeps within the part
+    /// and nesting bounds, counting the parts already admitted; if not, the
+    /// report is malformed and nothing of the message is worked on.
+    /// `what`: "" or "decrypted ", for the reason.
+    pub fn shape_fits(&mut self, m: &Message<'_>, depth: u32, what: &str) -> bool {
+        let shape = super::structure::shape(m);
+        let max_parts = self.limits.max_mime_parts;
+        self.mime_parts = self.mime_parts.saturating_add(shape.parts);
+        if self.mime_parts > u64::from(max_parts) {
+            self.opened.malformed = Some(format!(
+                "{what}message has more than {max_parts} MIME parts"
+            ));
+            return false;
+        }
+        if depth.saturating_add(shape.depth) > self.limits.max_mime_depth {
+            self.opened.malformed = Some(format!(
+                "{what}MIME nesting deeper than {} levels",
+                self.limits.max_mime_depth
+            ));
+            return false;
+        }
+        true
+    }
+
     pub fn walk_message(&mut self, m: &Message<'_>, depth: u32, origin: Origin) {
         if depth > self.limits.max_mime_depth {
             self.opened.malformed = Some(format!(

@@ -11,14 +11,17 @@
 mod body;
 mod headers;
 mod locate;
+mod oversized;
 mod payload;
 mod signed;
+mod structure;
 
 use mail_parser::MessageParser;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use headers::Headers;
+pub use oversized::open_oversized;
 
 use crate::config::Limits;
 use crate::openpgp::{Keyring, SignatureStatus};
@@ -133,6 +136,15 @@ pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
         ));
         return opened;
     }
+    if let Some(reason) = structure::too_many_parts(raw, limits.max_mime_parts, "") {
+        // The header section alone still says who to answer.
+        if let Some(m) = MessageParser::default().parse_headers(raw) {
+            opened.headers = Headers::read(&m);
+            opened.subject = opened.headers.subject.clone();
+        }
+        opened.malformed = Some(reason);
+        return opened;
+    }
     let Some(message) = MessageParser::default().parse(raw) else {
         opened.malformed = Some("not a parseable e-mail message".into());
         return opened;
@@ -146,9 +158,26 @@ pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
         certs: Vec::new(),
         payloads: 0,
         decrypted_bytes: 0,
+        mime_parts: 0,
     };
-    ctx.walk_message(&message, 0, body::Origin::Outer);
+    if ctx.shape_fits(&message, 0, "") {
+        ctx.walk_message(&message, 0, body::Origin::Outer);
+    }
     opened
+}
+
+/// Opens a stored message: the whole of it, or, for a message intake found
+/// over the size limit (`oversized`: its size), the stub from its headers.
+pub fn open_stored(
+    keyring: &Keyring,
+    raw: &[u8],
+    oversized: Option<u64>,
+    limits: &Limits,
+) -> Opened {
+    match oversized {
+        Some(size) => open_oversized(raw, size, limits),
+        None => open(keyring, raw, limits),
+    }
 }
 
 /// Length of the header section: up to the first empty line, or all of it.

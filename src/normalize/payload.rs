@@ -34,10 +34,19 @@ impl Context<'_> {
             ));
             return;
         }
+        if let Some(reason) =
+            super::structure::too_many_parts(plain, self.limits.max_mime_parts, "decrypted ")
+        {
+            self.opened.malformed = Some(reason);
+            return;
+        }
         let Some(inner) = MessageParser::default().parse(plain) else {
             self.push_text(&String::from_utf8_lossy(plain));
             return;
         };
+        if !self.shape_fits(&inner, depth + 1, "decrypted ") {
+            return;
+        }
         // Protected headers (draft-autocrypt-lamps-protected-headers): the
         // inner Subject replaces the outer one, which is often "...". It sits
         // on the root of the decrypted entity, or on the signed part of a

@@ -71,8 +71,8 @@ impl IssueDraft {
     /// Adds our own Markdown after the body, or, when the body has no room
     /// left under GitHub's limit, as one more continuation part.
     pub fn append(&mut self, text: &str) {
-        use crate::render::sanitize::{char_len, GITHUB_BODY_LIMIT};
-        if char_len(&self.body) + char_len(text) <= GITHUB_BODY_LIMIT {
+        use crate::render::sanitize::{body_len, GITHUB_BODY_LIMIT};
+        if body_len(&self.body) + body_len(text) <= GITHUB_BODY_LIMIT {
             self.body.push_str(text);
         } else {
             let k = self.continuation.len() + 2;
