@@ -59,6 +59,7 @@ fn load(path: &std::path::Path) -> Result<Settings, ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init();
+    logging::quiet_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,6 +80,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(path: &std::path::Path, once: bool) -> ExitCode {
+    if let Err(e) = secintake::failpoint::check_env() {
+        eprintln!("secintake: {e}");
+        return ExitCode::from(2);
+    }
     let settings = match load(path) {
         Ok(s) => s,
         Err(code) => return code,

@@ -45,6 +45,9 @@ const DECRYPT_REASONS: [&str; 7] = [
 
 const CLASSES: [&str; 2] = ["transient", "permanent"];
 
+/// Why an opening of a message failed (`pipeline::opening`).
+const OPEN_FAILURES: [&str; 3] = ["panic", "budget", "crash"];
+
 static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// The process-wide registry.
@@ -98,6 +101,7 @@ struct Inner {
     classified: BTreeMap<String, u64>,
     decrypt_failures: BTreeMap<&'static str, u64>,
     malformed: u64,
+    open_failures: BTreeMap<&'static str, u64>,
     tracker_errors: BTreeMap<&'static str, u64>,
     mailer_errors: BTreeMap<&'static str, u64>,
     imap_reconnects: u64,
@@ -165,6 +169,7 @@ impl Metrics {
                 classified: BTreeMap::new(),
                 decrypt_failures: BTreeMap::new(),
                 malformed: 0,
+                open_failures: BTreeMap::new(),
                 tracker_errors: BTreeMap::new(),
                 mailer_errors: BTreeMap::new(),
                 imap_reconnects: 0,
@@ -260,6 +265,16 @@ impl Metrics {
                 None => m.malformed = m.malformed.saturating_add(1),
             }
         }
+    }
+
+    /// An opening of a message failed: `reason` is one of "panic",
+    /// "budget", "crash" (anything else counts as "panic").
+    pub fn open_failed(&self, reason: &'static str) {
+        let reason = OPEN_FAILURES
+            .into_iter()
+            .find(|r| *r == reason)
+            .unwrap_or("panic");
+        *self.lock().open_failures.entry(reason).or_default() += 1;
     }
 
     pub fn tracker_error(&self, e: &EffectError) {
@@ -358,6 +373,7 @@ mod tests {
             reason: "undecryptable: not encrypted to any of our keys".into(),
         });
         m.tracker_error(&EffectError::Transient("x".into()));
+        m.open_failed("budget");
         let text = m.render();
         let mut typed = std::collections::BTreeSet::new();
         for line in text.lines() {
@@ -382,6 +398,8 @@ mod tests {
             );
         }
         assert!(text.contains("secintake_decrypt_failures_total{reason=\"not_our_key\"} 1\n"));
+        assert!(text.contains("secintake_open_failures_total{reason=\"budget\"} 1\n"));
+        assert!(text.contains("secintake_open_failures_total{reason=\"panic\"} 0\n"));
         assert!(text
             .contains("secintake_tracker_errors_total{tracker=\"none\",class=\"transient\"} 1\n"));
     }

@@ -743,6 +743,13 @@ pub struct Limits {
     pub max_payloads: u32,
     /// Report text kept inline; longer text is cut there and attached whole.
     pub max_text_bytes: u64,
+    /// Wall-clock time one opening (decrypting and normalising a message)
+    /// may take; past it the opening stops and counts as failed.
+    pub open_budget: Duration,
+    /// Failed session-key tries per key per message.
+    pub max_key_attempts: u32,
+    /// Anonymous-recipient (wildcard) session-key packets tried per message.
+    pub max_wildcard_attempts: u32,
 }
 
 impl Limits {
@@ -770,7 +777,18 @@ impl Limits {
             ),
             max_payloads: s.number_or("max_payloads", 1..=10_000, d.max_payloads, p),
             max_text_bytes: s.number_or("max_text_bytes", 1024..=1 << 30, d.max_text_bytes, p),
+            open_budget: s.duration_or("open_budget", d.open_budget, p),
+            max_key_attempts: s.number_or("max_key_attempts", 1..=100_000, d.max_key_attempts, p),
+            max_wildcard_attempts: s.number_or(
+                "max_wildcard_attempts",
+                0..=1000,
+                d.max_wildcard_attempts,
+                p,
+            ),
         };
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&limits.open_budget) {
+            p.add(s.key("open_budget"), "must be between 1s and 1h");
+        }
         s.finish(p);
         limits
     }
@@ -785,6 +803,9 @@ impl Default for Limits {
             max_header_bytes: 1 << 20,
             max_payloads: 64,
             max_text_bytes: 1 << 20,
+            open_budget: Duration::from_secs(60),
+            max_key_attempts: crate::openpgp::budget::DEFAULT_KEY_ATTEMPTS,
+            max_wildcard_attempts: crate::openpgp::budget::DEFAULT_WILDCARD_ATTEMPTS,
         }
     }
 }

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 pub use headers::Headers;
 
 use crate::config::Limits;
-use crate::openpgp::{Keyring, SignatureStatus};
+use crate::openpgp::{Budget, Keyring, SignatureStatus};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Attachment {
@@ -104,19 +104,17 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Opens a raw message. Never fails: what cannot be read is described.
+/// Session-key tries are capped as `limits` say; no deadline.
 pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
-    let mut opened = Opened {
-        headers: Headers::default(),
-        subject: None,
-        encryption: Encryption::None,
-        signature: SignatureStatus::Unsigned,
-        text: String::new(),
-        attachments: Vec::new(),
-        malformed: None,
-        notes: Vec::new(),
-        raw_size: raw.len() as u64,
-        raw_sha256: sha256_hex(raw),
-    };
+    let mut budget = Budget::new(limits.max_key_attempts, limits.max_wildcard_attempts);
+    open_within(keyring, raw, limits, &mut budget)
+}
+
+/// [`open`], spending `budget` (session-key tries, deadline). When the
+/// deadline passes, what is left is not opened: check
+/// [`Budget::over_time`] afterwards.
+pub fn open_within(keyring: &Keyring, raw: &[u8], limits: &Limits, budget: &mut Budget) -> Opened {
+    let mut opened = Opened::blank(raw);
     if raw.len() as u64 > limits.max_message_bytes {
         opened.malformed = Some(format!(
             "message of {} bytes exceeds the limit of {} bytes",
@@ -146,9 +144,42 @@ pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
         certs: Vec::new(),
         payloads: 0,
         decrypted_bytes: 0,
+        budget,
     };
     ctx.walk_message(&message, 0, body::Origin::Outer);
     opened
+}
+
+/// A stub of a message that is not to be opened: its size and hash, and
+/// its outer headers when the header section is within the limit (for the
+/// reply address). No body part is looked at, nothing is decrypted, and the
+/// subject is left out (it may be that of encrypted mail).
+pub fn headers_only(raw: &[u8], limits: &Limits) -> Opened {
+    let mut opened = Opened::blank(raw);
+    if header_section_len(raw) <= limits.max_header_bytes {
+        if let Some(message) = MessageParser::default().parse_headers(raw) {
+            opened.headers = Headers::read(&message);
+        }
+    }
+    opened
+}
+
+impl Opened {
+    /// Nothing read yet: size and hash of `raw`.
+    fn blank(raw: &[u8]) -> Opened {
+        Opened {
+            headers: Headers::default(),
+            subject: None,
+            encryption: Encryption::None,
+            signature: SignatureStatus::Unsigned,
+            text: String::new(),
+            attachments: Vec::new(),
+            malformed: None,
+            notes: Vec::new(),
+            raw_size: raw.len() as u64,
+            raw_sha256: sha256_hex(raw),
+        }
+    }
 }
 
 /// Length of the header section: up to the first empty line, or all of it.
