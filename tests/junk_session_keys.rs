@@ -125,7 +125,7 @@ fn hostile(n: usize) -> &'static [u8] {
     static MAIL: OnceLock<Vec<u8>> = OnceLock::new();
     MAIL.get_or_init(|| {
         let mut packets = junk_pkesks(n);
-        packets.extend(encrypt(&inner("The hostile report's real text.")));
+        packets.extend(encrypt(&inner(HOSTILE_TEXT)));
         pgp_mime(
             "attacker@hostile.test",
             "<hostile@hostile.test>",
@@ -207,6 +207,7 @@ impl Times {
     }
 }
 
+const HOSTILE_TEXT: &str = "The hostile report's real text.";
 const ORDINARY_TEXT: &str = "An ordinary report queued behind the hostile one.";
 
 /// Delivers the hostile mail, then the ordinary one, and watches the
@@ -228,7 +229,7 @@ fn hostile_then_ordinary(run: &mut Run, n: usize) -> (Times, String) {
         for (_, text) in files(&d.join("issues")) {
             if text.contains(ORDINARY_TEXT) {
                 times.ordinary_filed.get_or_insert(t0.elapsed());
-            } else if text.contains("could not be read") {
+            } else if text.contains("could not be read") || text.contains(HOSTILE_TEXT) {
                 times.hostile_filed.get_or_insert(t0.elapsed());
                 stub = text;
             }

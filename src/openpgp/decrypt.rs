@@ -188,12 +188,14 @@ impl Helper<'_> {
                     return self.give_up(self.budget.over_time_reason());
                 }
                 if !self.budget.may_try_key(key.fingerprint()) {
-                    let addressed = pkesks.iter().filter(|p| key.is_recipient_of(p)).count();
-                    let max = self.budget.max_key_attempts();
-                    self.give_up(format!(
-                        "{addressed} session-key packets are addressed to our key {}; gave up after {max} failed tries (limits.max_key_attempts)",
-                        key.fingerprint().to_hex()
-                    ));
+                    if self.trace.borrow().gave_up.is_none() {
+                        let addressed = pkesks.iter().filter(|p| key.is_recipient_of(p)).count();
+                        let max = self.budget.max_key_attempts();
+                        self.give_up(format!(
+                            "{addressed} session-key packets are addressed to our key {}; gave up after {max} failed tries (limits.max_key_attempts)",
+                            key.fingerprint().to_hex()
+                        ));
+                    }
                     continue;
                 }
                 if self.try_key(pkesk, key, sym_algo, decrypt) {

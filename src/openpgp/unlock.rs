@@ -48,9 +48,7 @@ impl DecryptionKey {
 
     /// Whether a session-key packet names this key as its recipient.
     pub fn is_recipient_of(&self, pkesk: &PKESK) -> bool {
-        pkesk
-            .recipient()
-            .is_some_and(|r| r.aliases(self.handle.clone()))
+        pkesk.recipient().is_some_and(|r| r.aliases(&self.handle))
     }
 
     /// One private-key operation: the session key in `pkesk`, if this key
