@@ -306,3 +306,55 @@ fn a_hostile_opening_past_its_budget_holds_nothing_back() {
         "{log}"
     );
 }
+
+#[test]
+fn a_key_the_passphrase_does_not_unlock_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    offline::maildir(d);
+    let key_file = d.join("team.key.asc");
+    let mut f = std::fs::File::create(&key_file).expect("key file");
+    team_key()
+        .as_tsk()
+        .armored()
+        .serialize(&mut f)
+        .expect("write key");
+    let wrong = "not the passphrase at all";
+    std::fs::write(d.join("passphrase"), wrong).expect("passphrase");
+    let config = offline::write_config(
+        d,
+        &Offline {
+            tracking_prefix: "LOCKED",
+            openpgp: "passphrase_file = \"passphrase\"",
+            ..Offline::default()
+        },
+    );
+    let text = std::fs::read_to_string(&config).expect("config");
+    let demo = common::team_secret_key().display().to_string();
+    std::fs::write(
+        &config,
+        text.replace(&demo, &key_file.display().to_string()),
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let subkey = team_key()
+        .keys()
+        .subkeys()
+        .next()
+        .expect("subkey")
+        .key()
+        .fingerprint()
+        .to_hex();
+    for args in [
+        vec!["--config", &config, "run", "--once"],
+        vec!["--config", &config, "check", "--offline"],
+    ] {
+        let (code, out) = common::daemon::run_cli(&args);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(
+            out.contains(&subkey) && out.contains("the configured passphrase does not unlock it"),
+            "{args:?}: {out}"
+        );
+        assert!(!out.contains(wrong), "the passphrase was printed: {out}");
+    }
+}

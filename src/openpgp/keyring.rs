@@ -134,10 +134,14 @@ impl Keyring {
         let policy = decryption_policy(legacy);
         let mut decryptors = Vec::new();
         let mut locked = Vec::new();
-        for key in decryption_keys(&certs, &policy, legacy) {
+        for (key, required) in decryption_keys(&certs, &policy, legacy) {
             match unlock(&key, passphrase.as_ref()) {
                 Ok(d) => decryptors.push(d),
-                Err(l) => locked.push(l),
+                Err(l) if required => locked.push(l),
+                // A legacy extra (a certification key, a subkey outside the
+                // policy, an offline primary exported as a stub) that cannot
+                // be unlocked was never going to decrypt: skipped.
+                Err(_) => {}
             }
         }
         Ok(Keyring {
@@ -235,14 +239,14 @@ impl Keyring {
 }
 
 /// Secret keys that may decrypt, in the order they are tried: keys valid
-/// for encryption under the standard policy first, then (legacy mode) every
-/// other secret key of our certs.
+/// for encryption under the standard policy first (required: they must
+/// unlock), then (legacy mode) every other secret key of our certs.
 fn decryption_keys(
     certs: &[Cert],
     policy: &StandardPolicy<'static>,
     legacy: bool,
-) -> Vec<Key<SecretParts, UnspecifiedRole>> {
-    let mut keys: Vec<Key<SecretParts, UnspecifiedRole>> = Vec::new();
+) -> Vec<(Key<SecretParts, UnspecifiedRole>, bool)> {
+    let mut keys: Vec<(Key<SecretParts, UnspecifiedRole>, bool)> = Vec::new();
     for cert in certs {
         if let Ok(valid) = cert.with_policy(policy, None) {
             for ka in valid
@@ -252,7 +256,7 @@ fn decryption_keys(
                 .for_transport_encryption()
                 .for_storage_encryption()
             {
-                keys.push(ka.key().clone().role_into_unspecified());
+                keys.push((ka.key().clone().role_into_unspecified(), true));
             }
         }
     }
@@ -262,9 +266,9 @@ fn decryption_keys(
                 let k = ka.key().clone().role_into_unspecified();
                 if !keys
                     .iter()
-                    .any(|have| have.fingerprint() == k.fingerprint())
+                    .any(|(have, _)| have.fingerprint() == k.fingerprint())
                 {
-                    keys.push(k);
+                    keys.push((k, false));
                 }
             }
         }
