@@ -33,13 +33,14 @@ const ACK_BUCKETS: [f64; 10] = [
 ];
 
 /// The decryption-failure reasons we count; anything else is "other".
-const DECRYPT_REASONS: [&str; 7] = [
+const DECRYPT_REASONS: [&str; 8] = [
     "password_only",
     "not_our_key",
     "malformed_openpgp",
     "failed_part_way",
     "too_large",
     "truncated",
+    "attempt_cap",
     "other",
 ];
 
@@ -138,6 +139,8 @@ pub fn decrypt_reason(reason: &str) -> &'static str {
         "too_large"
     } else if r.contains("truncated") {
         "truncated"
+    } else if r.contains("gave up after") || r.contains("past its budget") {
+        "attempt_cap"
     } else {
         "other"
     }
@@ -327,6 +330,10 @@ mod tests {
         assert_eq!(
             decrypt_reason("not encrypted to any of our keys (no key)"),
             "not_our_key"
+        );
+        assert_eq!(
+            decrypt_reason("10001 session-key packets are addressed to our key X; gave up after 3 failed tries"),
+            "attempt_cap"
         );
         assert_eq!(decrypt_reason("something new"), "other");
     }

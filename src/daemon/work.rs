@@ -49,7 +49,7 @@ pub const PATIENCE: Duration = Duration::from_secs(2);
 const MAX_PARKED: usize = 2;
 
 /// How soon the next pass comes while openings are parked or to be retried.
-pub const BUSY_POLL: Duration = Duration::from_millis(250);
+pub const BUSY_POLL: Duration = Duration::from_millis(500);
 
 /// Openings that outlived their record's turn, kept across passes.
 #[derive(Default)]

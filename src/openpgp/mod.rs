@@ -1,5 +1,6 @@
-//! OpenPGP: our secret keys ([`keyring`]), decryption with signature checks
-//! ([`decrypt`]).
+//! OpenPGP: our secret keys ([`keyring`], unlocked once by [`unlock`]),
+//! decryption with signature checks ([`decrypt`]) within what one mail may
+//! cost ([`budget`]).
 
 pub mod budget;
 pub mod decrypt;
