@@ -9,8 +9,10 @@
 //! probability `p` each time it is reached; `*:p` arms every point;
 //! `@key` limits a keyed point to one key (a tracking ID:
 //! `open.panic@JUPSEC-2026-0003:1`). Unknown names and malformed items are
-//! errors. `open.panic` panics (as a bug in a parser would); every other
-//! point aborts the process (like SIGKILL: no destructors, no flushing).
+//! errors. `open.panic` panics (as a bug in a parser would), `open.hang`
+//! blocks its thread for an hour (as a parser in an endless loop would);
+//! every other point aborts the process (like SIGKILL: no destructors, no
+//! flushing).
 //!
 //! Points sit inside store writes (between a sled write and its flush, inside
 //! the intake transaction), between side effects and the state writes
@@ -34,7 +36,7 @@ pub const POINTS: &[&str] = &[
 ];
 
 /// Points reached with a key (the tracking ID of the message being opened).
-pub const KEYED_POINTS: &[&str] = &["open.panic", "open.abort"];
+pub const KEYED_POINTS: &[&str] = &["open.panic", "open.abort", "open.hang"];
 
 /// The environment variable that arms failpoints.
 pub const ENV: &str = "SECINTAKE_FAILPOINT";
@@ -187,6 +189,10 @@ mod armed {
     }
 
     fn fire(name: &str) {
+        if name == "open.hang" {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            return;
+        }
         if name == "open.panic" {
             // The payload is the kind a parser bug carries; it must never
             // reach the log (see `logging::quiet_panics`).

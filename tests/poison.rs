@@ -12,7 +12,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use chrono::Datelike;
 use common::offline::{self, Offline};
@@ -45,14 +46,35 @@ fn backlog(dir: &Path) {
 }
 
 fn run_once(config: &Path, failpoint: &str) -> Output {
-    Command::new(common::daemon::binary())
+    run_once_within(config, failpoint, Duration::from_secs(300))
+}
+
+/// `secintake run --once`, killed (and the test failed) after `bound`.
+fn run_once_within(config: &Path, failpoint: &str, bound: Duration) -> Output {
+    let child = Command::new(common::daemon::binary())
         .args(["run", "--once", "--config"])
         .arg(config)
         .env("SECINTAKE_FAILPOINT", failpoint)
         .env("SECINTAKE_LOG", "info")
         .env_remove("JOURNAL_STREAM")
-        .output()
-        .expect("run secintake")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run secintake");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(bound) {
+        Ok(out) => out.expect("wait for secintake"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("secintake run --once did not finish within {bound:?}");
+        }
+    }
 }
 
 fn texts(dir: &Path) -> Vec<String> {
@@ -190,4 +212,37 @@ fn an_abort_while_opening_makes_a_stub_on_the_third_start() {
     let out = run_once(&config, &failpoint);
     assert!(out.status.success());
     assert_eq!(texts(&dir.join("issues")).len(), REPORTS);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature: scripts/test.sh, or cargo test --features failpoints"
+)]
+fn an_opening_that_never_returns_is_given_up_at_its_limit() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    backlog(dir);
+    let config = offline::write_config(
+        dir,
+        &Offline {
+            tracking_prefix: PREFIX,
+            ..Offline::default()
+        },
+    );
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}\n[limits]\nopen_budget = \"1s\"\n")).expect("config");
+    // The opening thread sleeps for an hour: only the limit from outside
+    // (1.5 x open_budget) ends the wait, twice, and the run still exits.
+    let started = Instant::now();
+    let out = run_once_within(
+        &config,
+        &format!("open.hang@{}:1", id(POISON)),
+        Duration::from_secs(120),
+    );
+    let took = started.elapsed();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    println!("a hung opening, given up twice: the run took {took:?}");
+    assert!(out.status.success(), "{log}");
+    check_outcome(dir, "did not stop within 1.5 s", (2, 0));
 }

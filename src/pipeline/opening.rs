@@ -164,6 +164,7 @@ impl Pipeline {
         let task = tokio::task::spawn_blocking(move || {
             failpoint::hit_keyed("open.panic", &id);
             failpoint::hit_keyed("open.abort", &id);
+            failpoint::hit_keyed("open.hang", &id);
             let mut budget = Budget::new(limits.max_key_attempts, limits.max_wildcard_attempts)
                 .with_deadline(limits.open_budget);
             let opened = normalize::open_within(&keyring, &raw, &limits, &mut budget);
@@ -221,8 +222,8 @@ impl Pipeline {
                 // finish on its own (a blocking thread cannot be killed) and
                 // its result is ignored.
                 let reason = format!(
-                    "opening the message did not stop within {} s (limits.open_budget)",
-                    limit.as_secs()
+                    "opening the message did not stop within {:.1} s (1.5 x limits.open_budget)",
+                    limit.as_secs_f64()
                 );
                 self.opening_failed(rec, "budget", reason)
             }
