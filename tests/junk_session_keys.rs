@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use common::daemon::Daemon;
 use common::offline::{self, Offline};
+use common::service::{metrics_addr, sample, scrape};
 use openpgp::armor;
 use openpgp::cert::prelude::*;
 use openpgp::crypto::{Password, SessionKey};
@@ -139,6 +140,15 @@ struct Run {
     daemon: Daemon,
 }
 
+impl Run {
+    /// One sample of the daemon's `/metrics`.
+    fn metric(&self, series: &str) -> Option<f64> {
+        let addr = metrics_addr(&self.dir.path().join("state"))?;
+        let (_, body) = scrape(&addr, "/metrics")?;
+        sample(&body, series)
+    }
+}
+
 fn start(limits: &str) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -164,7 +174,11 @@ fn start(limits: &str) -> Run {
     let text = std::fs::read_to_string(&config).expect("config");
     let demo = common::team_secret_key().display().to_string();
     let text = text.replace(&demo, &key_file.display().to_string());
-    std::fs::write(&config, format!("{text}\n[limits]\n{limits}\n")).expect("config");
+    std::fs::write(
+        &config,
+        format!("{text}\n[limits]\n{limits}\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n"),
+    )
+    .expect("config");
     let daemon = Daemon::start(&config, d.join("daemon.log"), &[]);
     Run { dir, daemon }
 }
@@ -275,6 +289,10 @@ fn junk_session_keys_are_capped_and_hold_nothing_back() {
     // the pace of ordinary mail.
     let slowest = times.hostile_acked.unwrap_or_default();
     assert!(slowest < Duration::from_secs(60), "{times:?}");
+    assert_eq!(
+        run.metric("secintake_decrypt_failures_total{reason=\"attempt_cap\"}"),
+        Some(1.0)
+    );
     let log = run.daemon.log_text();
     assert!(!log.contains(PASSPHRASE), "passphrase in the log");
     assert!(!log.contains("panicked"), "{log}");
@@ -304,6 +322,10 @@ fn a_hostile_opening_past_its_budget_holds_nothing_back() {
         log.matches("opening the message failed").count(),
         2,
         "{log}"
+    );
+    assert_eq!(
+        run.metric("secintake_open_failures_total{reason=\"budget\"}"),
+        Some(2.0)
     );
 }
 
