@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cargo test --workspace --locked
+# The failpoints feature builds the crash-injection points into the daemon
+# the tests run (tests/chaos.rs, tests/poison.rs, …).
+cargo test --workspace --locked --features secintake/failpoints

@@ -60,6 +60,7 @@ fn sample_record(kind: Kind) -> Record {
         disclose_by: now + chrono::Duration::days(90),
         related_note: None,
         watch: Default::default(),
+        opening: Default::default(),
     }
 }
 

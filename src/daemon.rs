@@ -12,13 +12,12 @@
 
 mod notify;
 mod reload;
+pub mod work;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tracing::Instrument;
 
 use crate::config::{MailerSettings, Settings, SourceSettings, TrackerSettings};
 use crate::intake::{imap::ImapSource, maildir::MaildirSource, FetchBounds, Source, Wake};
@@ -26,7 +25,7 @@ use crate::mailer::{outbox::OutboxMailer, smtp::SmtpMailer, Mailer};
 use crate::metrics;
 use crate::normalize::sha256_hex;
 use crate::openpgp::Keyring;
-use crate::pipeline::{Opening, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::record::{Facts, Record, State};
 use crate::render::Templates;
 use crate::shutdown::{Reload, Shutdown};
@@ -179,59 +178,6 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
     }
 }
 
-/// How many records ahead of the current one have their message decrypted
-/// already: enough to keep a second core busy while the current record
-/// waits on GitHub, SMTP or IMAP, few enough to bound the memory held.
-const OPEN_AHEAD: usize = 2;
-
-/// Advances every unfinished record once, in arrival order. After shutdown
-/// no new step starts, and the one in flight is dropped at the grace
-/// deadline.
-async fn work(
-    p: &Pipeline,
-    source: &mut Source,
-    shutdown: &Shutdown,
-) -> anyhow::Result<Vec<Record>> {
-    let mut pending: VecDeque<Record> = VecDeque::new();
-    p.store.scan(&mut |r| {
-        if r.state != State::Archived {
-            pending.push_back(r.clone());
-        }
-        std::ops::ControlFlow::Continue(())
-    })?;
-    let mut ahead: VecDeque<(Record, Option<Opening>)> = VecDeque::new();
-    loop {
-        while ahead.len() <= OPEN_AHEAD && !shutdown.is_triggered() {
-            let Some(rec) = pending.pop_front() else {
-                break;
-            };
-            let opening = p.open_ahead(&rec)?;
-            ahead.push_back((rec, opening));
-        }
-        let Some((rec, opening)) = ahead.pop_front() else {
-            break;
-        };
-        if shutdown.is_triggered() {
-            break;
-        }
-        let id = rec.tracking_id.clone();
-        let span = tracing::info_span!("record", tracking_id = %id);
-        tokio::select! {
-            r = p.advance_opening(rec, source, opening).instrument(span) => {
-                if let Err(e) = r {
-                    tracing::error!(tracking_id = %id, error = %e, "state store failure");
-                }
-            }
-            _ = shutdown.deadline(SHUTDOWN_GRACE) => {
-                tracing::warn!(tracking_id = %id, grace_secs = SHUTDOWN_GRACE.as_secs(), "step abandoned at the shutdown deadline; it resumes on the next start");
-                break;
-            }
-        }
-        metrics::global().progress();
-    }
-    Ok(p.store.all()?)
-}
-
 /// Counts IMAP connections opened after the first one of the process.
 struct ReconnectCounter {
     seen: u64,
@@ -325,6 +271,8 @@ pub async fn run_with_reload(
     let mut rounds = 0;
     let mut ready = false;
     let mut records;
+    // Openings still running at the end of a pass (see `work`).
+    let mut parked = work::Parked::default();
     loop {
         if reload.take() {
             reload::apply(&mut settings, &mut pipeline, &mut source, &mut reconnects).await;
@@ -340,7 +288,8 @@ pub async fn run_with_reload(
             }
         };
         metrics::global().progress();
-        records = work(&pipeline, &mut source, &shutdown).await?;
+        let worked = work::work(&pipeline, &mut source, &shutdown, &mut parked).await?;
+        records = worked.records;
         // The response window: deadline alerts and tracker reminders.
         if !shutdown.is_triggered() {
             tokio::select! {
@@ -371,6 +320,14 @@ pub async fn run_with_reload(
             continue;
         }
         if once {
+            if worked.busy {
+                // A parked or failed opening is still to be settled.
+                tokio::select! {
+                    _ = tokio::time::sleep(work::BUSY_POLL) => {}
+                    _ = shutdown.wait() => {}
+                }
+                continue;
+            }
             rounds += 1;
             if taken.new == 0 || rounds >= 20 {
                 break;
@@ -384,6 +341,11 @@ pub async fn run_with_reload(
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(200), idle_cap),
             None => idle_cap,
+        };
+        let timeout = if worked.busy {
+            timeout.min(work::BUSY_POLL)
+        } else {
+            timeout
         };
         let wake = tokio::select! {
             w = source.wait(timeout, &shutdown) => w,

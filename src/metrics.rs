@@ -33,17 +33,21 @@ const ACK_BUCKETS: [f64; 10] = [
 ];
 
 /// The decryption-failure reasons we count; anything else is "other".
-const DECRYPT_REASONS: [&str; 7] = [
+const DECRYPT_REASONS: [&str; 8] = [
     "password_only",
     "not_our_key",
     "malformed_openpgp",
     "failed_part_way",
     "too_large",
     "truncated",
+    "attempt_cap",
     "other",
 ];
 
 const CLASSES: [&str; 2] = ["transient", "permanent"];
+
+/// Why an opening of a message failed (`pipeline::opening`).
+const OPEN_FAILURES: [&str; 3] = ["panic", "budget", "crash"];
 
 static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
@@ -98,6 +102,7 @@ struct Inner {
     classified: BTreeMap<String, u64>,
     decrypt_failures: BTreeMap<&'static str, u64>,
     malformed: u64,
+    open_failures: BTreeMap<&'static str, u64>,
     tracker_errors: BTreeMap<&'static str, u64>,
     mailer_errors: BTreeMap<&'static str, u64>,
     imap_reconnects: u64,
@@ -134,6 +139,8 @@ pub fn decrypt_reason(reason: &str) -> &'static str {
         "too_large"
     } else if r.contains("truncated") {
         "truncated"
+    } else if r.contains("gave up after") || r.contains("past its budget") {
+        "attempt_cap"
     } else {
         "other"
     }
@@ -165,6 +172,7 @@ impl Metrics {
                 classified: BTreeMap::new(),
                 decrypt_failures: BTreeMap::new(),
                 malformed: 0,
+                open_failures: BTreeMap::new(),
                 tracker_errors: BTreeMap::new(),
                 mailer_errors: BTreeMap::new(),
                 imap_reconnects: 0,
@@ -262,6 +270,16 @@ impl Metrics {
         }
     }
 
+    /// An opening of a message failed: `reason` is one of "panic",
+    /// "budget", "crash" (anything else counts as "panic").
+    pub fn open_failed(&self, reason: &'static str) {
+        let reason = OPEN_FAILURES
+            .into_iter()
+            .find(|r| *r == reason)
+            .unwrap_or("panic");
+        *self.lock().open_failures.entry(reason).or_default() += 1;
+    }
+
     pub fn tracker_error(&self, e: &EffectError) {
         *self.lock().tracker_errors.entry(class(e)).or_default() += 1;
     }
@@ -313,6 +331,10 @@ mod tests {
             decrypt_reason("not encrypted to any of our keys (no key)"),
             "not_our_key"
         );
+        assert_eq!(
+            decrypt_reason("10001 session-key packets are addressed to our key X; gave up after 3 failed tries"),
+            "attempt_cap"
+        );
         assert_eq!(decrypt_reason("something new"), "other");
     }
 
@@ -358,6 +380,7 @@ mod tests {
             reason: "undecryptable: not encrypted to any of our keys".into(),
         });
         m.tracker_error(&EffectError::Transient("x".into()));
+        m.open_failed("budget");
         let text = m.render();
         let mut typed = std::collections::BTreeSet::new();
         for line in text.lines() {
@@ -382,6 +405,8 @@ mod tests {
             );
         }
         assert!(text.contains("secintake_decrypt_failures_total{reason=\"not_our_key\"} 1\n"));
+        assert!(text.contains("secintake_open_failures_total{reason=\"budget\"} 1\n"));
+        assert!(text.contains("secintake_open_failures_total{reason=\"panic\"} 0\n"));
         assert!(text
             .contains("secintake_tracker_errors_total{tracker=\"none\",class=\"transient\"} 1\n"));
     }

@@ -6,6 +6,7 @@
 
 mod ack;
 mod filing;
+pub mod opening;
 
 use std::sync::Arc;
 
@@ -18,11 +19,13 @@ use crate::effect::EffectError;
 use crate::failpoint;
 use crate::intake::Source;
 use crate::mailer::Mailer;
-use crate::normalize::{self, Opened};
+use crate::normalize::Opened;
 use crate::openpgp::Keyring;
 use crate::record::{Ack, Attempts, Kind, Record};
+
 use crate::store::{Store, StoreError};
 use crate::tracker::Tracker;
+pub use opening::{openings_running, Begun, Finished, Opening, MAX_FAILED_OPENINGS};
 
 pub struct Pipeline {
     pub settings: Settings,
@@ -32,9 +35,6 @@ pub struct Pipeline {
     pub tracker: Tracker,
     pub mailer: Mailer,
 }
-
-/// A message being decrypted and normalised on the blocking pool.
-pub type Opening = tokio::task::JoinHandle<Opened>;
 
 fn due(a: &Attempts, now: DateTime<Utc>) -> bool {
     a.next_at.is_none_or(|t| t <= now)
@@ -84,41 +84,38 @@ impl Pipeline {
         }
     }
 
-    /// Decrypts and normalises the record's raw message (CPU-bound, off the runtime).
-    async fn open(&self, record: &Record) -> Result<Option<Opened>, StoreError> {
-        match self.start_opening(record)? {
-            Some(task) => Ok(task.await.ok()),
-            None => Ok(None),
+    /// Decrypts and normalises the record's raw message (CPU-bound, off the
+    /// runtime), waiting up to its budget; None when the raw bytes are gone
+    /// or the opening failed (counted, see [`opening`]). The work loop opens
+    /// ahead of time whatever [`Pipeline::will_open`] says, so this waits
+    /// inline only outside it.
+    async fn open(&self, rec: &mut Record) -> Result<Option<Opened>, StoreError> {
+        match self.begin_opening(rec, true)? {
+            Begun::Running(o) => match self.finish_opening(rec, o, None).await? {
+                Finished::Opened(o) => Ok(Some(*o)),
+                Finished::Failed | Finished::Pending(_) => Ok(None),
+            },
+            Begun::Stub(o) => Ok(Some(*o)),
+            Begun::Gone | Begun::Alone => Ok(None),
         }
     }
 
-    /// Starts decrypting and normalising the record's raw message on the
-    /// blocking pool; None when the raw bytes are gone (archived).
-    fn start_opening(&self, record: &Record) -> Result<Option<Opening>, StoreError> {
-        let Some(raw) = self.store.raw(&record.tracking_id)? else {
-            return Ok(None);
-        };
-        let keyring = self.keyring.clone();
-        let limits = self.settings.limits.clone();
-        let oversized = record.facts.oversized;
-        Ok(Some(tokio::task::spawn_blocking(move || {
-            normalize::open_stored(&keyring, &raw, oversized, &limits)
-        })))
-    }
-
-    /// Whether [`Pipeline::advance`] will open this record's message now.
+    /// Whether [`Pipeline::advance`] will open this record's message now:
+    /// to classify it, to file it, or to seal its acknowledgement.
     fn will_open(&self, rec: &Record, now: DateTime<Utc>) -> bool {
-        rec.kind.is_none() || (!rec.filing_done() && due(&rec.file_attempts, now))
+        rec.kind.is_none()
+            || (!rec.filing_done() && due(&rec.file_attempts, now))
+            || (rec.facts.encrypted && !rec.ack_done() && due(&rec.ack_attempts, now))
     }
 
     /// Starts opening `rec` ahead of its turn when its turn will need it, so
     /// that decryption (CPU) overlaps the network waits of the records
     /// before it. Opening reads only the record's own bytes and the keys;
-    /// classification, which depends on earlier records, still runs in
-    /// order inside [`Pipeline::advance`].
-    pub fn open_ahead(&self, rec: &Record) -> Result<Option<Opening>, StoreError> {
+    /// classification, which depends on earlier records, happens when the
+    /// record is advanced.
+    pub fn open_ahead(&self, rec: &mut Record) -> Result<Option<Begun>, StoreError> {
         if self.will_open(rec, Utc::now()) {
-            self.start_opening(rec)
+            self.begin_opening(rec, false).map(Some)
         } else {
             Ok(None)
         }
@@ -129,33 +126,32 @@ impl Pipeline {
         self.advance_opening(rec, source, None).await
     }
 
-    /// [`Pipeline::advance`], with the opening of the message perhaps
-    /// already started by [`Pipeline::open_ahead`].
+    /// [`Pipeline::advance`], with the message perhaps already opened
+    /// (see [`Pipeline::open_ahead`]).
     pub async fn advance_opening(
         &self,
         mut rec: Record,
         source: &mut Source,
-        ahead: Option<Opening>,
+        mut opened: Option<Opened>,
     ) -> Result<Record, StoreError> {
-        let mut opened: Option<Opened> = match ahead {
-            Some(task) => task.await.ok(),
-            None => None,
-        };
         if rec.kind.is_none() {
             let o = match opened.take() {
                 Some(o) => o,
-                None => match self.open(&rec).await? {
+                None => match self.open(&mut rec).await? {
                     Some(o) => o,
                     None => return Ok(rec),
                 },
             };
-            self.classify(&mut rec, &o)?;
+            // A stub of a message that failed to open comes classified.
+            if rec.kind.is_none() {
+                self.classify(&mut rec, &o)?;
+            }
             opened = Some(o);
         }
         let now = Utc::now();
         if !rec.filing_done() && due(&rec.file_attempts, now) {
             if opened.is_none() {
-                opened = self.open(&rec).await?;
+                opened = self.open(&mut rec).await?;
             }
             if let Some(o) = &opened {
                 self.file(&mut rec, o).await?;
@@ -206,14 +202,25 @@ impl Pipeline {
         rec.facts.in_reply_to = opened.headers.in_reply_to.clone();
         rec.facts.text_sha256 = decision.text_sha256;
         rec.facts.fingerprint = decision.fingerprint;
-        rec.ack = match &kind {
+        rec.ack = self.initial_ack(&kind, rec.facts.reply_address.as_deref());
+        tracing::info!(tracking_id = %rec.tracking_id, kind = kind_name(&kind), encrypted = rec.facts.encrypted, "classified");
+        crate::metrics::global().classified(&kind);
+        rec.kind = Some(kind);
+        rec.state = rec.derived_state();
+        self.store.put(rec)
+    }
+
+    /// Whether a report of this kind is to be acknowledged, and to where.
+    fn initial_ack(&self, kind: &Kind, reply_address: Option<&str>) -> Ack {
+        let s = &self.settings.instance;
+        match kind {
             Kind::Automatic { reason } => Ack::Suppressed {
                 reason: format!("automatic mail: {reason}"),
             },
             Kind::Duplicate { of } => Ack::Suppressed {
                 reason: format!("duplicate of {of}"),
             },
-            _ => match &rec.facts.reply_address {
+            _ => match reply_address {
                 None => Ack::Suppressed {
                     reason: "no reply address".into(),
                 },
@@ -224,12 +231,7 @@ impl Pipeline {
                 }
                 Some(_) => Ack::Pending,
             },
-        };
-        tracing::info!(tracking_id = %rec.tracking_id, kind = kind_name(&kind), encrypted = rec.facts.encrypted, "classified");
-        crate::metrics::global().classified(&kind);
-        rec.kind = Some(kind);
-        rec.state = rec.derived_state();
-        self.store.put(rec)
+        }
     }
 
     /// The earliest time any unfinished record wants another attempt.

@@ -186,6 +186,31 @@ pub struct Watch {
     pub ack_postponed_until: Option<DateTime<Utc>>,
 }
 
+/// The durable opening-attempt counter. Opening (decrypting and
+/// normalising) runs on the message's bytes, so a message can crash, hang
+/// or panic it; one that did so twice is filed as an unreadable stub from
+/// the record's facts and never opened again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpenAttempts {
+    /// Openings that crashed or were killed with the process, panicked or
+    /// ran past `[limits] open_budget`.
+    pub failed: u32,
+    /// Why the last one failed (safe to show: never mail content).
+    pub last_failure: Option<String>,
+    /// An opening has started and not finished: written (and flushed)
+    /// before it starts. Found set when no opening runs, the process died
+    /// during it.
+    pub in_progress: bool,
+    /// The opening in progress is the only one running, so a crash during
+    /// it is this message's doing.
+    #[serde(default)]
+    pub alone: bool,
+    /// Crashes during an opening that ran beside others: this message may
+    /// or may not have caused them. Such a message is next opened alone.
+    #[serde(default)]
+    pub suspect: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Record {
     pub tracking_id: String,
@@ -208,6 +233,10 @@ pub struct Record {
     /// Deadline alerts and tracker reminders.
     #[serde(default)]
     pub watch: Watch,
+    /// Openings of the raw message that did not finish (see
+    /// `pipeline::opening`).
+    #[serde(default)]
+    pub opening: OpenAttempts,
 }
 
 impl Record {

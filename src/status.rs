@@ -343,6 +343,7 @@ mod tests {
             disclose_by: received + Duration::days(90),
             related_note: None,
             watch: Default::default(),
+            opening: Default::default(),
         };
         r.watch.ack_postponed_at = Some(received);
         r.watch.ack_postponed_until = Some(until);

@@ -36,6 +36,10 @@ fn encrypted_with_attachment(text: &str, attachment: &str) -> Vec<u8> {
 static ONE_PRISM_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature: scripts/test.sh, or cargo test --features failpoints"
+)]
 fn daemon_conversation_matches_githubs_openapi_description() {
     let _turn = ONE_PRISM_AT_A_TIME
         .lock()

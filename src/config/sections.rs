@@ -767,6 +767,13 @@ pub struct Limits {
     /// `RFC822.SIZE`, before any body is fetched; Maildir: by file size),
     /// at least one message; the next pass follows at once.
     pub max_fetch_batch_bytes: u64,
+    /// Wall-clock time one opening (decrypting and normalising a message)
+    /// may take; past it the opening stops and counts as failed.
+    pub open_budget: Duration,
+    /// Failed session-key tries per key per message.
+    pub max_key_attempts: u32,
+    /// Anonymous-recipient (wildcard) session-key packets tried per message.
+    pub max_wildcard_attempts: u32,
 }
 
 impl Limits {
@@ -803,7 +810,18 @@ impl Limits {
                 d.max_fetch_batch_bytes,
                 p,
             ),
+            open_budget: s.duration_or("open_budget", d.open_budget, p),
+            max_key_attempts: s.number_or("max_key_attempts", 1..=100_000, d.max_key_attempts, p),
+            max_wildcard_attempts: s.number_or(
+                "max_wildcard_attempts",
+                0..=1000,
+                d.max_wildcard_attempts,
+                p,
+            ),
         };
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&limits.open_budget) {
+            p.add(s.key("open_budget"), "must be between 1s and 1h");
+        }
         s.finish(p);
         limits
     }
@@ -822,6 +840,9 @@ impl Default for Limits {
             max_upload_bytes: 25 << 20,
             max_mime_parts: 5_000,
             max_fetch_batch_bytes: 32 << 20,
+            open_budget: Duration::from_secs(60),
+            max_key_attempts: crate::openpgp::budget::DEFAULT_KEY_ATTEMPTS,
+            max_wildcard_attempts: crate::openpgp::budget::DEFAULT_WILDCARD_ATTEMPTS,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::Utc;
 
-use super::{Metrics, ACK_BUCKETS, CLASSES, DECRYPT_REASONS};
+use super::{Metrics, ACK_BUCKETS, CLASSES, DECRYPT_REASONS, OPEN_FAILURES};
 
 impl Metrics {
     /// The Prometheus text exposition format (version 0.0.4).
@@ -98,6 +98,19 @@ impl Metrics {
             "Messages that could not be parsed as mail.",
         );
         let _ = writeln!(out, "secintake_malformed_total {}", m.malformed);
+        head(
+            &mut out,
+            "secintake_open_failures_total",
+            "counter",
+            "Openings of a message that panicked, ran past the budget or crashed the process.",
+        );
+        for reason in OPEN_FAILURES {
+            let n = m.open_failures.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "secintake_open_failures_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
 
         head(
             &mut out,

@@ -9,7 +9,7 @@ use sequoia_openpgp::Cert;
 use super::locate::{self, armor_blocks, clean_armor, content_type, encrypted_body_part};
 use super::{Attachment, Opened};
 use crate::config::Limits;
-use crate::openpgp::Keyring;
+use crate::openpgp::{Budget, Keyring};
 
 /// Where a message being walked came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub(super) struct Context<'a> {
     /// MIME parts admitted so far, outer and decrypted messages together
     /// (bounded by `limits.max_mime_parts`).
     pub mime_parts: u64,
+    /// Session-key tries and time left for the whole message.
+    pub budget: &'a mut Budget,
 }
 
 impl Context<'_> {
@@ -63,6 +65,9 @@ impl Context<'_> {
     }
 
     pub fn walk_message(&mut self, m: &Message<'_>, depth: u32, origin: Origin) {
+        if !self.budget.in_time() {
+            return;
+        }
         if depth > self.limits.max_mime_depth {
             self.opened.malformed = Some(format!(
                 "MIME nesting deeper than {} levels",

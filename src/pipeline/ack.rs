@@ -185,7 +185,9 @@ impl Pipeline {
         let opened = match opened {
             Some(o) => Some(o),
             None => {
-                reopened = self.open(rec).await?;
+                // On a copy: this record's opening counter is settled in
+                // the store; the caller's copy is for the acknowledgement.
+                reopened = self.open(&mut rec.clone()).await?;
                 reopened.as_ref()
             }
         };
