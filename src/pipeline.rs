@@ -107,7 +107,14 @@ impl Pipeline {
 
     /// Whether [`Pipeline::advance`] will open this record's message now.
     fn will_open(&self, rec: &Record, now: DateTime<Utc>) -> bool {
-        rec.kind.is_none() || (!rec.filing_done() && due(&rec.file_attempts, now))
+        rec.kind.is_none() || self.filing_due(rec, now)
+    }
+
+    /// Whether filing is due for `rec`: not done, its retry time reached,
+    /// and the tracker not held (repository not known to be private; the
+    /// record then waits untouched, see [`crate::tracker::privacy`]).
+    fn filing_due(&self, rec: &Record, now: DateTime<Utc>) -> bool {
+        !rec.filing_done() && due(&rec.file_attempts, now) && self.tracker.held().is_none()
     }
 
     /// Starts opening `rec` ahead of its turn when its turn will need it, so
@@ -152,7 +159,7 @@ impl Pipeline {
             opened = Some(o);
         }
         let now = Utc::now();
-        if !rec.filing_done() && due(&rec.file_attempts, now) {
+        if self.filing_due(&rec, now) {
             if opened.is_none() {
                 opened = self.open(&rec).await?;
             }
