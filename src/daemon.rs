@@ -338,7 +338,12 @@ pub async fn run_with_reload(
         // At start, periodically, and after a 404/403: filing waits while
         // the tracking repository is not known to be private.
         if !shutdown.is_triggered() {
-            pipeline.tracker.verify_private().await;
+            tokio::select! {
+                _ = pipeline.tracker.verify_private() => {}
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => {
+                    tracing::warn!(step = "tracker privacy check", grace_secs = SHUTDOWN_GRACE.as_secs(), "step abandoned at the shutdown deadline; it resumes on the next start");
+                }
+            }
         }
         records = work(&pipeline, &mut source, &shutdown).await?;
         // The response window: deadline alerts and tracker reminders.
