@@ -330,3 +330,47 @@ fn truncate(s: &str, n: usize) -> String {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracker::privacy::Verdict;
+
+    fn snap_with(verdict: Verdict) -> Snapshot {
+        let mut d = DaemonInfo::new(None);
+        d.tracker = Some(Standing {
+            repository: "jupyter/security-reports".into(),
+            verdict,
+            since: Utc::now(),
+            checked_at: Some(Utc::now()),
+        });
+        Snapshot {
+            written_at: Utc::now(),
+            daemon: Some(d),
+            records: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_daemon_line_says_why_filing_stopped() {
+        let line = daemon_line(&snap_with(Verdict::Public {
+            visibility: "public".into(),
+        }));
+        assert!(line.contains("tracker: ALERT: filing stopped"), "{line}");
+        assert!(
+            line.contains("jupyter/security-reports is not private (visibility public)"),
+            "{line}"
+        );
+        let line = daemon_line(&snap_with(Verdict::Private));
+        assert!(
+            line.contains("tracker: tracking repository jupyter/security-reports is private"),
+            "{line}"
+        );
+        assert!(!line.contains("ALERT"), "{line}");
+        // A snapshot written before the field existed still reads.
+        let mut json = serde_json::to_value(snap_with(Verdict::Private)).unwrap();
+        json["daemon"].as_object_mut().unwrap().remove("tracker");
+        let old: Snapshot = serde_json::from_value(json).unwrap();
+        assert!(old.daemon.unwrap().tracker.is_none());
+    }
+}
