@@ -155,6 +155,10 @@ fn public_repository_files_nothing_until_private_again() {
     assert_eq!(json["daemon"]["tracker"]["verdict"], "public", "{json}");
     assert_eq!(json["daemon"]["tracker"]["visibility"], "public", "{json}");
     assert_eq!(json["records"].as_array().map(Vec::len), Some(3));
+    // `check` refuses the repository too.
+    let (code, out) = run_cli(&["--config", config, "check"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("is not private (visibility public)"), "{out}");
     // /healthz and the gauge.
     let (code, body) = scrape(&addr, "/healthz").expect("healthz");
     assert_eq!(code, 503, "{body}");
@@ -230,8 +234,8 @@ fn repository_out_of_reach_is_rechecked_after_a_404_and_filing_waits() {
         return;
     };
     // Long enough that only the 404 can explain a check within seconds.
-    let interval = Duration::from_secs(20);
-    configure(&env, "20s");
+    let interval = Duration::from_secs(30);
+    configure(&env, "30s");
     let config = env.config.to_str().unwrap();
     let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
     env.deliver(&mail::plain(
