@@ -288,6 +288,16 @@ pub async fn run_with_reload(
             }
         };
         metrics::global().progress();
+        // At start, periodically, and after a 404/403: filing waits while
+        // the tracking repository is not known to be private.
+        if !shutdown.is_triggered() {
+            tokio::select! {
+                _ = pipeline.tracker.verify_private() => {}
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => {
+                    tracing::warn!(step = "tracker privacy check", grace_secs = SHUTDOWN_GRACE.as_secs(), "step abandoned at the shutdown deadline; it resumes on the next start");
+                }
+            }
+        }
         let worked = work::work(&pipeline, &mut source, &shutdown, &mut parked).await?;
         records = worked.records;
         // The response window: deadline alerts and tracker reminders.
@@ -335,7 +345,12 @@ pub async fn run_with_reload(
             continue;
         }
         let idle_cap = source.poll_interval().max(Duration::from_secs(1));
-        let timeout = match pipeline.next_due(&records) {
+        // A record's retry, or the tracking repository's privacy check.
+        let next = [
+            pipeline.next_due(&records),
+            pipeline.tracker.next_privacy_check(),
+        ];
+        let timeout = match next.into_iter().flatten().min() {
             Some(t) => (t - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)

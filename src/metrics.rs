@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::effect::EffectError;
 use crate::mailer::Mailer;
 use crate::record::{Kind, Record, State};
+use crate::tracker::privacy::Standing;
 use crate::tracker::Tracker;
 
 /// Upper bounds (seconds) of the time-to-acknowledgement histogram: from
@@ -110,6 +111,8 @@ struct Inner {
     ack_count: u64,
     ack_sum: f64,
     acks_late: u64,
+    /// The tracking repository's last privacy verdict.
+    privacy: Option<Standing>,
 }
 
 /// The kind's name as the record stores it (`new`, `follow_up`, …): the
@@ -180,6 +183,7 @@ impl Metrics {
                 ack_count: 0,
                 ack_sum: 0.0,
                 acks_late: 0,
+                privacy: None,
             }),
         }
     }
@@ -189,13 +193,16 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Names the configured tracker and mailer (labels of their error counters).
+    /// Names the configured tracker and mailer (labels of their error
+    /// counters) and takes the tracker's privacy verdict (at start and
+    /// after a reload swapped the tracker).
     pub fn configure(&self, tracker: &Tracker, mailer: &Mailer) {
         let mut m = self.lock();
         m.tracker = match tracker {
             Tracker::Github(_) => "github",
             Tracker::Directory(_) => "directory",
         };
+        m.privacy = Some(tracker.privacy());
         m.mailer = match mailer {
             Mailer::Smtp(_) => "smtp",
             Mailer::Outbox(_) => "outbox",
@@ -278,6 +285,16 @@ impl Metrics {
             .find(|r| *r == reason)
             .unwrap_or("panic");
         *self.lock().open_failures.entry(reason).or_default() += 1;
+    }
+
+    /// The tracker's privacy verdict changed or was confirmed.
+    pub fn tracker_privacy(&self, standing: &Standing) {
+        self.lock().privacy = Some(standing.clone());
+    }
+
+    /// The last privacy verdict, for `/healthz` and `secintake status`.
+    pub fn tracker_standing(&self) -> Option<Standing> {
+        self.lock().privacy.clone()
     }
 
     pub fn tracker_error(&self, e: &EffectError) {

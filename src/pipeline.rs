@@ -104,8 +104,15 @@ impl Pipeline {
     /// to classify it, to file it, or to seal its acknowledgement.
     fn will_open(&self, rec: &Record, now: DateTime<Utc>) -> bool {
         rec.kind.is_none()
-            || (!rec.filing_done() && due(&rec.file_attempts, now))
+            || self.filing_due(rec, now)
             || (rec.facts.encrypted && !rec.ack_done() && due(&rec.ack_attempts, now))
+    }
+
+    /// Whether filing is due for `rec`: not done, its retry time reached,
+    /// and the tracker not held (repository not known to be private; the
+    /// record then waits untouched, see [`crate::tracker::privacy`]).
+    fn filing_due(&self, rec: &Record, now: DateTime<Utc>) -> bool {
+        !rec.filing_done() && due(&rec.file_attempts, now) && self.tracker.held().is_none()
     }
 
     /// Starts opening `rec` ahead of its turn when its turn will need it, so
@@ -149,7 +156,7 @@ impl Pipeline {
             opened = Some(o);
         }
         let now = Utc::now();
-        if !rec.filing_done() && due(&rec.file_attempts, now) {
+        if self.filing_due(&rec, now) {
             if opened.is_none() {
                 opened = self.open(&mut rec).await?;
             }

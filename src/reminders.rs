@@ -95,6 +95,11 @@ async fn remind(p: &Pipeline, rec: &mut Record, now: DateTime<Utc>) -> bool {
     let Some(issue) = own_issue(rec) else {
         return false;
     };
+    // The tracking repository is not known to be private: reminders wait
+    // with the filing.
+    if p.tracker.held().is_some() {
+        return false;
+    }
     if rec.watch.next_check_at.is_some_and(|t| t > now) {
         return false;
     }

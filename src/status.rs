@@ -4,7 +4,9 @@
 //! snapshot names the daemon (pid, phase, last pass), so `status` knows
 //! whether to trust it or to read the store itself. Overdue flags are
 //! recomputed when the snapshot is read, so an idle daemon's snapshot does
-//! not hide a deadline that passed since.
+//! not hide a deadline that passed since. While the tracking repository is
+//! not known to be private, the daemon line says that filing stopped and
+//! why, and every record that waits to be filed says it waits.
 
 use std::path::Path;
 
@@ -12,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::record::{Ack, Kind, Record, State};
+use crate::tracker::privacy::Standing;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
@@ -54,6 +57,10 @@ pub struct DaemonInfo {
     pub passes: u64,
     /// The metrics endpoint's bound address, when one is configured.
     pub metrics_listen: Option<String>,
+    /// The tracking repository's last privacy verdict; filing waits while
+    /// it is not private.
+    #[serde(default)]
+    pub tracker: Option<Standing>,
 }
 
 impl DaemonInfo {
@@ -66,6 +73,7 @@ impl DaemonInfo {
             last_pass_at: None,
             passes: 0,
             metrics_listen,
+            tracker: None,
         }
     }
 
@@ -224,10 +232,25 @@ pub fn refresh(mut snap: Snapshot, now: DateTime<Utc>) -> Snapshot {
     snap
 }
 
-/// Writes `status.json` atomically; failures are logged, never fatal.
+/// What a record waiting to be filed shows while filing is stopped.
+pub const FILING_HELD: &str =
+    "waiting: filing stopped, the tracking repository is not known to be private";
+
+/// Writes `status.json` atomically; failures are logged, never fatal. The
+/// tracker's privacy verdict comes from the process-wide registry
+/// ([`crate::metrics::Metrics::tracker_standing`]).
 pub fn publish(state_dir: &Path, records: &[Record], daemon: &DaemonInfo) {
     let mut snap = snapshot(records);
-    snap.daemon = Some(daemon.clone());
+    let mut daemon = daemon.clone();
+    daemon.tracker = crate::metrics::global().tracker_standing();
+    if daemon.tracker.as_ref().is_some_and(|t| !t.is_private()) {
+        for (row, r) in snap.records.iter_mut().zip(records) {
+            if r.state != State::Archived && !r.filing_done() {
+                row.alerts.push(FILING_HELD.into());
+            }
+        }
+    }
+    snap.daemon = Some(daemon);
     let path = state_dir.join("status.json");
     let tmp = state_dir.join(".status.json.tmp");
     let result = serde_json::to_vec_pretty(&snap)
@@ -259,8 +282,22 @@ pub fn daemon_line(snap: &Snapshot) -> String {
         (Phase::Stopping, true) => "stopping",
         (Phase::Running, true) => "running",
     };
+    let tracker = match &d.tracker {
+        Some(t) if t.is_private() => format!(
+            "tracker: {} (checked {})\n",
+            t.describe(),
+            when(t.checked_at)
+        ),
+        Some(t) => format!(
+            "tracker: ALERT: {} (since {}, last checked {})\n",
+            t.describe(),
+            when(Some(t.since)),
+            when(t.checked_at)
+        ),
+        None => String::new(),
+    };
     format!(
-        "daemon: {phase}, pid {}, version {}, started {}, {} pass(es), last pass {}{}\n",
+        "daemon: {phase}, pid {}, version {}, started {}, {} pass(es), last pass {}{}\n{tracker}",
         d.pid,
         d.version,
         when(Some(d.started_at)),
@@ -381,5 +418,45 @@ mod tests {
         let row = super::row(&sent, t0);
         assert!(row.ack.starts_with("sent "), "{}", row.ack);
         assert!(row.alerts.is_empty());
+    }
+
+    use crate::tracker::privacy::Verdict;
+
+    fn snap_with(verdict: Verdict) -> Snapshot {
+        let mut d = DaemonInfo::new(None);
+        d.tracker = Some(Standing {
+            repository: "jupyter/security-reports".into(),
+            verdict,
+            since: Utc::now(),
+            checked_at: Some(Utc::now()),
+        });
+        Snapshot {
+            written_at: Utc::now(),
+            daemon: Some(d),
+            records: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_daemon_line_says_why_filing_stopped() {
+        let line = daemon_line(&snap_with(Verdict::Public {
+            visibility: "public".into(),
+        }));
+        assert!(line.contains("tracker: ALERT: filing stopped"), "{line}");
+        assert!(
+            line.contains("jupyter/security-reports is not private (visibility public)"),
+            "{line}"
+        );
+        let line = daemon_line(&snap_with(Verdict::Private));
+        assert!(
+            line.contains("tracker: tracking repository jupyter/security-reports is private"),
+            "{line}"
+        );
+        assert!(!line.contains("ALERT"), "{line}");
+        // A snapshot written before the field existed still reads.
+        let mut json = serde_json::to_value(snap_with(Verdict::Private)).unwrap();
+        json["daemon"].as_object_mut().unwrap().remove("tracker");
+        let old: Snapshot = serde_json::from_value(json).unwrap();
+        assert!(old.daemon.unwrap().tracker.is_none());
     }
 }

@@ -190,6 +190,14 @@ impl Metrics {
                 m.mailer
             );
         }
+        head(
+            &mut out,
+            "secintake_tracker_private",
+            "gauge",
+            "1 while the tracking repository was last seen private; 0 while filing is stopped because it is public or its visibility is unknown.",
+        );
+        let private = m.privacy.as_ref().is_some_and(|p| p.is_private());
+        let _ = writeln!(out, "secintake_tracker_private {}", u8::from(private));
         super::window::render(&mut out);
         out
     }

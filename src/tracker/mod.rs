@@ -7,16 +7,19 @@
 //! crash, [`Tracker::find`] looks for it before anything is created again.
 //! A body too long for GitHub continues in comments that start with a part
 //! marker (`<!-- secintake:ID part 2/3 -->`), posted in order and only when
-//! missing. [`filing`] runs the whole sequence for one record.
+//! missing. [`filing`] runs the whole sequence for one record. Nothing is
+//! filed unless the tracking repository was last seen private
+//! ([`privacy`]).
 
 pub mod activity;
 pub mod directory;
 pub mod filing;
 pub mod github;
+pub mod privacy;
 
 use chrono::{DateTime, Utc};
 
-use crate::effect::Effect;
+use crate::effect::{Effect, EffectError};
 use crate::record::Filing;
 
 pub fn marker(tracking_id: &str) -> String {
@@ -163,6 +166,44 @@ impl Tracker {
         match self {
             Tracker::Github(t) => t.store_file(path, data, message, look).await,
             Tracker::Directory(t) => t.store_file(path, data),
+        }
+    }
+
+    /// Checks that the repository is private when a check is due (at
+    /// start, periodically, after a 404/403); the daemon calls it every
+    /// pass. The directory tracker is local files: always private.
+    pub async fn verify_private(&self) {
+        if let Tracker::Github(t) = self {
+            t.verify_private().await;
+        }
+    }
+
+    /// When [`Tracker::verify_private`] has a check to make next (the
+    /// daemon wakes for it); None for the directory tracker.
+    pub fn next_privacy_check(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Tracker::Github(t) => Some(t.next_privacy_check()),
+            Tracker::Directory(_) => None,
+        }
+    }
+
+    /// Why filing (and every other tracker request) waits now, while the
+    /// repository is not known to be private; the error's retry time is
+    /// the next check. None: go ahead.
+    pub fn held(&self) -> Option<EffectError> {
+        match self {
+            Tracker::Github(t) => t.held(),
+            Tracker::Directory(_) => None,
+        }
+    }
+
+    /// The last privacy verdict (for metrics, `/healthz` and `status`).
+    pub fn privacy(&self) -> privacy::Standing {
+        match self {
+            Tracker::Github(t) => t.privacy(),
+            Tracker::Directory(t) => {
+                privacy::Standing::always_private(t.path().display().to_string())
+            }
         }
     }
 
