@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+cargo clippy --workspace --all-targets --locked --features secintake/failpoints -- -D warnings
+# The failpoints feature builds the crash-injection points into the daemon
+# the tests run (tests/chaos.rs, tests/poison.rs, …).
+cargo test --workspace --locked --features secintake/failpoints

@@ -12,23 +12,22 @@
 
 mod notify;
 mod reload;
+pub mod work;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tracing::Instrument;
 
 use crate::config::duration::to_chrono;
 use crate::config::{MailerSettings, Settings, SourceSettings, TrackerSettings};
-use crate::intake::{imap::ImapSource, maildir::MaildirSource, Source, Wake};
+use crate::intake::{imap::ImapSource, maildir::MaildirSource, FetchBounds, Source, Wake};
 use crate::mailer::{outbox::OutboxMailer, smtp::SmtpMailer, Mailer};
 use crate::normalize::sha256_hex;
 use crate::openpgp::Keyring;
 use crate::ops::metrics;
 use crate::ops::status::{self, DaemonInfo, Phase};
-use crate::pipeline::{Opening, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::record::{Facts, Record, State};
 use crate::render::Templates;
 use crate::store::{Admission, Intake, SledStore, Store};
@@ -49,9 +48,12 @@ pub struct RunSummary {
 
 pub fn build_source(settings: &Settings) -> Source {
     match &settings.source {
-        SourceSettings::Imap(s) => Source::Imap(Box::new(ImapSource::new(s.clone()))),
+        SourceSettings::Imap(s) => Source::Imap(Box::new(ImapSource::new(
+            s.clone(),
+            FetchBounds::new(&settings.limits),
+        ))),
         SourceSettings::Maildir(s) => {
-            Source::Maildir(MaildirSource::new(s, settings.limits.max_message_bytes))
+            Source::Maildir(MaildirSource::new(s, FetchBounds::new(&settings.limits)))
         }
     }
 }
@@ -96,7 +98,8 @@ pub fn build_pipeline_with(settings: &Settings, store: Arc<dyn Store>) -> anyhow
     })
 }
 
-fn admit(p: &Pipeline, source: crate::record::SourceRef, raw: &[u8]) -> anyhow::Result<Admission> {
+fn admit(p: &Pipeline, f: &crate::intake::Fetched) -> anyhow::Result<Admission> {
+    let (source, raw) = (f.source.clone(), f.raw.as_slice());
     let now = Utc::now();
     let ack = &p.settings.ack;
     // Only the outer Message-ID is read here; the rest waits for classification.
@@ -106,7 +109,8 @@ fn admit(p: &Pipeline, source: crate::record::SourceRef, raw: &[u8]) -> anyhow::
     let facts = Facts {
         message_id,
         raw_sha256: sha256_hex(raw),
-        raw_size: raw.len() as u64,
+        raw_size: f.oversized.unwrap_or(raw.len() as u64),
+        oversized: f.oversized,
         ..Facts::default()
     };
     let intake = Intake {
@@ -150,7 +154,7 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
     let slice = fetched.len();
     let (mut new, mut recorded) = (0, 0);
     for f in fetched {
-        match admit(p, f.source, &f.raw) {
+        match admit(p, &f) {
             Ok(Admission::New(rec)) => {
                 tracing::info!(tracking_id = %rec.tracking_id, size = rec.facts.raw_size, "received");
                 summary.admitted.push(rec.tracking_id);
@@ -171,61 +175,8 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
     // not a reason to fetch again at once.
     Taken {
         new,
-        full: slice >= INTAKE_PER_PASS && recorded > 0,
+        full: (slice >= INTAKE_PER_PASS || source.more_waiting()) && recorded > 0,
     }
-}
-
-/// How many records ahead of the current one have their message decrypted
-/// already: enough to keep a second core busy while the current record
-/// waits on GitHub, SMTP or IMAP, few enough to bound the memory held.
-const OPEN_AHEAD: usize = 2;
-
-/// Advances every unfinished record once, in arrival order. After shutdown
-/// no new step starts, and the one in flight is dropped at the grace
-/// deadline.
-async fn work(
-    p: &Pipeline,
-    source: &mut Source,
-    shutdown: &Shutdown,
-) -> anyhow::Result<Vec<Record>> {
-    let mut pending: VecDeque<Record> = VecDeque::new();
-    p.store.scan(&mut |r| {
-        if r.state != State::Archived {
-            pending.push_back(r.clone());
-        }
-        std::ops::ControlFlow::Continue(())
-    })?;
-    let mut ahead: VecDeque<(Record, Option<Opening>)> = VecDeque::new();
-    loop {
-        while ahead.len() <= OPEN_AHEAD && !shutdown.is_triggered() {
-            let Some(rec) = pending.pop_front() else {
-                break;
-            };
-            let opening = p.open_ahead(&rec)?;
-            ahead.push_back((rec, opening));
-        }
-        let Some((rec, opening)) = ahead.pop_front() else {
-            break;
-        };
-        if shutdown.is_triggered() {
-            break;
-        }
-        let id = rec.tracking_id.clone();
-        let span = tracing::info_span!("record", tracking_id = %id);
-        tokio::select! {
-            r = p.advance_opening(rec, source, opening).instrument(span) => {
-                if let Err(e) = r {
-                    tracing::error!(tracking_id = %id, error = %e, "state store failure");
-                }
-            }
-            _ = shutdown.deadline(SHUTDOWN_GRACE) => {
-                tracing::warn!(tracking_id = %id, grace_secs = SHUTDOWN_GRACE.as_secs(), "step abandoned at the shutdown deadline; it resumes on the next start");
-                break;
-            }
-        }
-        metrics::global().progress();
-    }
-    Ok(p.store.all()?)
 }
 
 /// Counts IMAP connections opened after the first one of the process.
@@ -321,6 +272,8 @@ pub async fn run_with_reload(
     let mut rounds = 0;
     let mut ready = false;
     let mut records;
+    // Openings still running at the end of a pass (see `work`).
+    let mut parked = work::Parked::default();
     loop {
         if reload.take() {
             reload::apply(&mut settings, &mut pipeline, &mut source, &mut reconnects).await;
@@ -336,7 +289,18 @@ pub async fn run_with_reload(
             }
         };
         metrics::global().progress();
-        records = work(&pipeline, &mut source, &shutdown).await?;
+        // At start, periodically, and after a 404/403: filing waits while
+        // the tracking repository is not known to be private.
+        if !shutdown.is_triggered() {
+            tokio::select! {
+                _ = pipeline.tracker.verify_private() => {}
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => {
+                    tracing::warn!(step = "tracker privacy check", grace_secs = SHUTDOWN_GRACE.as_secs(), "step abandoned at the shutdown deadline; it resumes on the next start");
+                }
+            }
+        }
+        let worked = work::work(&pipeline, &mut source, &shutdown, &mut parked).await?;
+        records = worked.records;
         // The response window: deadline alerts and tracker reminders.
         if !shutdown.is_triggered() {
             tokio::select! {
@@ -367,6 +331,14 @@ pub async fn run_with_reload(
             continue;
         }
         if once {
+            if worked.busy {
+                // A parked or failed opening is still to be settled.
+                tokio::select! {
+                    _ = tokio::time::sleep(work::BUSY_POLL) => {}
+                    _ = shutdown.wait() => {}
+                }
+                continue;
+            }
             rounds += 1;
             if taken.new == 0 || rounds >= 20 {
                 break;
@@ -374,12 +346,22 @@ pub async fn run_with_reload(
             continue;
         }
         let idle_cap = source.poll_interval().max(Duration::from_secs(1));
-        let timeout = match pipeline.next_due(&records) {
+        // A record's retry, or the tracking repository's privacy check.
+        let next = [
+            pipeline.next_due(&records),
+            pipeline.tracker.next_privacy_check(),
+        ];
+        let timeout = match next.into_iter().flatten().min() {
             Some(t) => (t - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(200), idle_cap),
             None => idle_cap,
+        };
+        let timeout = if worked.busy {
+            timeout.min(work::BUSY_POLL)
+        } else {
+            timeout
         };
         let wake = tokio::select! {
             w = source.wait(timeout, &shutdown) => w,

@@ -24,7 +24,12 @@
 //! Acknowledgements have a durable send intent, resolved after a crash by a
 //! copy of the message sent in the same SMTP transaction (`pipeline::ack`);
 //! the chaos test (`tests/chaos.rs`) kills the daemon at random and at
-//! [`ops::failpoint`]s and counts what was lost or doubled.
+//! [`ops::failpoint`]s and counts what was lost or doubled. Opening a
+//! message, the one step that runs on attacker-chosen bytes, is bounded
+//! (session-key tries, time) and counted durably, so a message that
+//! crashes, hangs or panics it is filed as an unreadable stub after two
+//! tries ([`pipeline::opening`]), and a slow one never holds back the
+//! others ([`daemon::work`]).
 //!
 //! ## A tour of the folders
 //!

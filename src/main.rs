@@ -67,6 +67,7 @@ fn load(path: &std::path::Path) -> Result<Settings, ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init();
+    logging::quiet_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -77,16 +78,25 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         match cli.command {
             Command::Run { once } => run(&cli.config, once).await,
             Command::Check { offline } => check_cmd(&cli.config, offline).await,
             Command::Status { json } => status_cmd(&cli.config, json),
         }
-    })
+    });
+    // An opening that ran past its limit may still occupy a blocking
+    // thread (it is never waited for); dropping the runtime would wait for
+    // it. Its record's state is already written.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 async fn run(path: &std::path::Path, once: bool) -> ExitCode {
+    if let Err(e) = secintake::ops::failpoint::check_env() {
+        eprintln!("secintake: {e}");
+        return ExitCode::from(2);
+    }
     let settings = match load(path) {
         Ok(s) => s,
         Err(code) => return code,

@@ -6,6 +6,7 @@
 
 mod ack;
 mod filing;
+pub mod opening;
 pub mod ratecap;
 pub mod reminders;
 
@@ -18,13 +19,15 @@ use crate::compose::Composer;
 use crate::config::Settings;
 use crate::intake::Source;
 use crate::mailer::Mailer;
-use crate::normalize::{self, Opened};
+use crate::normalize::Opened;
 use crate::openpgp::Keyring;
 use crate::ops::failpoint;
 use crate::record::{Ack, Attempts, Kind, Record};
+
 use crate::store::{Store, StoreError};
 use crate::support::effect::EffectError;
 use crate::tracker::Tracker;
+pub use opening::{openings_running, Begun, Finished, Opening, MAX_FAILED_OPENINGS};
 
 pub struct Pipeline {
     pub settings: Settings,
@@ -34,9 +37,6 @@ pub struct Pipeline {
     pub tracker: Tracker,
     pub mailer: Mailer,
 }
-
-/// A message being decrypted and normalised on the blocking pool.
-pub type Opening = tokio::task::JoinHandle<Opened>;
 
 fn due(a: &Attempts, now: DateTime<Utc>) -> bool {
     a.next_at.is_none_or(|t| t <= now)
@@ -74,40 +74,45 @@ impl Pipeline {
         }
     }
 
-    /// Decrypts and normalises the record's raw message (CPU-bound, off the runtime).
-    async fn open(&self, record: &Record) -> Result<Option<Opened>, StoreError> {
-        match self.start_opening(record)? {
-            Some(task) => Ok(task.await.ok()),
-            None => Ok(None),
+    /// Decrypts and normalises the record's raw message (CPU-bound, off the
+    /// runtime), waiting up to its budget; None when the raw bytes are gone
+    /// or the opening failed (counted, see [`opening`]). The work loop opens
+    /// ahead of time whatever [`Pipeline::will_open`] says, so this waits
+    /// inline only outside it.
+    async fn open(&self, rec: &mut Record) -> Result<Option<Opened>, StoreError> {
+        match self.begin_opening(rec, true)? {
+            Begun::Running(o) => match self.finish_opening(rec, o, None).await? {
+                Finished::Opened(o) => Ok(Some(*o)),
+                Finished::Failed | Finished::Pending(_) => Ok(None),
+            },
+            Begun::Stub(o) => Ok(Some(*o)),
+            Begun::Gone | Begun::Alone => Ok(None),
         }
     }
 
-    /// Starts decrypting and normalising the record's raw message on the
-    /// blocking pool; None when the raw bytes are gone (archived).
-    fn start_opening(&self, record: &Record) -> Result<Option<Opening>, StoreError> {
-        let Some(raw) = self.store.raw(&record.tracking_id)? else {
-            return Ok(None);
-        };
-        let keyring = self.keyring.clone();
-        let limits = self.settings.limits.clone();
-        Ok(Some(tokio::task::spawn_blocking(move || {
-            normalize::open(&keyring, &raw, &limits)
-        })))
+    /// Whether [`Pipeline::advance`] will open this record's message now:
+    /// to classify it, to file it, or to seal its acknowledgement.
+    fn will_open(&self, rec: &Record, now: DateTime<Utc>) -> bool {
+        rec.kind.is_none()
+            || self.filing_due(rec, now)
+            || (rec.facts.encrypted && !rec.ack_done() && due(&rec.ack_attempts, now))
     }
 
-    /// Whether [`Pipeline::advance`] will open this record's message now.
-    fn will_open(&self, rec: &Record, now: DateTime<Utc>) -> bool {
-        rec.kind.is_none() || (!rec.filing_done() && due(&rec.file_attempts, now))
+    /// Whether filing is due for `rec`: not done, its retry time reached,
+    /// and the tracker not held (repository not known to be private; the
+    /// record then waits untouched, see [`crate::tracker::privacy`]).
+    fn filing_due(&self, rec: &Record, now: DateTime<Utc>) -> bool {
+        !rec.filing_done() && due(&rec.file_attempts, now) && self.tracker.held().is_none()
     }
 
     /// Starts opening `rec` ahead of its turn when its turn will need it, so
     /// that decryption (CPU) overlaps the network waits of the records
     /// before it. Opening reads only the record's own bytes and the keys;
-    /// classification, which depends on earlier records, still runs in
-    /// order inside [`Pipeline::advance`].
-    pub fn open_ahead(&self, rec: &Record) -> Result<Option<Opening>, StoreError> {
+    /// classification, which depends on earlier records, happens when the
+    /// record is advanced.
+    pub fn open_ahead(&self, rec: &mut Record) -> Result<Option<Begun>, StoreError> {
         if self.will_open(rec, Utc::now()) {
-            self.start_opening(rec)
+            self.begin_opening(rec, false).map(Some)
         } else {
             Ok(None)
         }
@@ -118,33 +123,32 @@ impl Pipeline {
         self.advance_opening(rec, source, None).await
     }
 
-    /// [`Pipeline::advance`], with the opening of the message perhaps
-    /// already started by [`Pipeline::open_ahead`].
+    /// [`Pipeline::advance`], with the message perhaps already opened
+    /// (see [`Pipeline::open_ahead`]).
     pub async fn advance_opening(
         &self,
         mut rec: Record,
         source: &mut Source,
-        ahead: Option<Opening>,
+        mut opened: Option<Opened>,
     ) -> Result<Record, StoreError> {
-        let mut opened: Option<Opened> = match ahead {
-            Some(task) => task.await.ok(),
-            None => None,
-        };
         if rec.kind.is_none() {
             let o = match opened.take() {
                 Some(o) => o,
-                None => match self.open(&rec).await? {
+                None => match self.open(&mut rec).await? {
                     Some(o) => o,
                     None => return Ok(rec),
                 },
             };
-            self.classify(&mut rec, &o)?;
+            // A stub of a message that failed to open comes classified.
+            if rec.kind.is_none() {
+                self.classify(&mut rec, &o)?;
+            }
             opened = Some(o);
         }
         let now = Utc::now();
-        if !rec.filing_done() && due(&rec.file_attempts, now) {
+        if self.filing_due(&rec, now) {
             if opened.is_none() {
-                opened = self.open(&rec).await?;
+                opened = self.open(&mut rec).await?;
             }
             if let Some(o) = &opened {
                 self.file(&mut rec, o).await?;
@@ -177,42 +181,54 @@ impl Pipeline {
     fn classify(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
         let s = &self.settings.instance;
         let key = self.store.similarity_key()?;
+        let ids = crate::mailer::message_id::MessageIds::derive(&key);
+        let reporter = self.ack_address(rec, opened);
         let ctx = crate::classify::Context {
             store: self.store.as_ref(),
             prefix: &s.tracking_prefix,
             own_addresses: &s.addresses,
             dedupe: &self.settings.dedupe,
             key: &key,
+            ids: &ids,
+            reporter: reporter.as_deref(),
         };
         let decision = classify(opened, rec, &ctx)?;
         let kind = decision.kind;
         rec.facts.encrypted = opened.is_encrypted();
-        rec.facts.reply_address = opened.headers.reply_address();
+        rec.facts.reply_address = reporter;
         rec.facts.in_reply_to = opened.headers.in_reply_to.clone();
         rec.facts.text_sha256 = decision.text_sha256;
         rec.facts.fingerprint = decision.fingerprint;
-        rec.ack = match &kind {
+        rec.ack = self.initial_ack(&kind, rec.facts.reply_address.as_deref());
+        tracing::info!(tracking_id = %rec.tracking_id, kind = kind.name(), encrypted = rec.facts.encrypted, "classified");
+        crate::ops::metrics::global().classified(&kind);
+        rec.kind = Some(kind);
+        rec.state = rec.derived_state();
+        self.store.put(rec)
+    }
+
+    /// Whether a report of this kind is to be acknowledged, and to where.
+    fn initial_ack(&self, kind: &Kind, reply_address: Option<&str>) -> Ack {
+        let s = &self.settings.instance;
+        match kind {
             Kind::Automatic { reason } => Ack::Suppressed {
                 reason: format!("automatic mail: {reason}"),
             },
             Kind::Duplicate { of } => Ack::Suppressed {
                 reason: format!("duplicate of {of}"),
             },
-            _ => match &rec.facts.reply_address {
+            _ => match reply_address {
                 None => Ack::Suppressed {
                     reason: "no reply address".into(),
                 },
-                Some(a) if s.addresses.contains(a) => Ack::Suppressed {
-                    reason: "reply address is our own".into(),
-                },
+                Some(a) if s.addresses.iter().any(|o| o.eq_ignore_ascii_case(a)) => {
+                    Ack::Suppressed {
+                        reason: "reply address is our own".into(),
+                    }
+                }
                 Some(_) => Ack::Pending,
             },
-        };
-        tracing::info!(tracking_id = %rec.tracking_id, kind = kind.name(), encrypted = rec.facts.encrypted, "classified");
-        crate::ops::metrics::global().classified(&kind);
-        rec.kind = Some(kind);
-        rec.state = rec.derived_state();
-        self.store.put(rec)
+        }
     }
 
     /// The earliest time any unfinished record wants another attempt.

@@ -178,7 +178,8 @@ pub struct Fingerprint {
 pub struct Facts {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
-    /// The address an acknowledgement goes to (Reply-To, else From).
+    /// The address an acknowledgement goes to: one the message proves
+    /// ([`crate::classify::reporter_address::ack_address`]).
     pub reply_address: Option<String>,
     pub encrypted: bool,
     pub raw_sha256: String,
@@ -189,6 +190,11 @@ pub struct Facts {
     /// finding related reports (never the text itself).
     #[serde(default)]
     pub fingerprint: Option<Fingerprint>,
+    /// The message was over `max_message_bytes` (this is its size): only
+    /// its header section was fetched and stored, and `raw_sha256` is of
+    /// that section. It is filed as a stub.
+    #[serde(default)]
+    pub oversized: Option<u64>,
 }
 
 /// The response window's bookkeeping (see [`crate::pipeline::reminders`]): each
@@ -210,6 +216,38 @@ pub struct Watch {
     pub last_error: Option<String>,
     /// No look-up before this time (backoff after a failure).
     pub next_check_at: Option<DateTime<Utc>>,
+    /// When the acknowledgement was first postponed by the global rate cap
+    /// (the operator alert is logged once, then).
+    #[serde(default)]
+    pub ack_postponed_at: Option<DateTime<Utc>>,
+    /// Until when it is postponed; cleared when it is sent.
+    #[serde(default)]
+    pub ack_postponed_until: Option<DateTime<Utc>>,
+}
+
+/// The durable opening-attempt counter. Opening (decrypting and
+/// normalising) runs on the message's bytes, so a message can crash, hang
+/// or panic it; one that did so twice is filed as an unreadable stub from
+/// the record's facts and never opened again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OpenAttempts {
+    /// Openings that crashed or were killed with the process, panicked or
+    /// ran past `[limits] open_budget`.
+    pub failed: u32,
+    /// Why the last one failed (safe to show: never mail content).
+    pub last_failure: Option<String>,
+    /// An opening has started and not finished: written (and flushed)
+    /// before it starts. Found set when no opening runs, the process died
+    /// during it.
+    pub in_progress: bool,
+    /// The opening in progress is the only one running, so a crash during
+    /// it is this message's doing.
+    #[serde(default)]
+    pub alone: bool,
+    /// Crashes during an opening that ran beside others: this message may
+    /// or may not have caused them. Such a message is next opened alone.
+    #[serde(default)]
+    pub suspect: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -234,6 +272,10 @@ pub struct Record {
     /// Deadline alerts and tracker reminders.
     #[serde(default)]
     pub watch: Watch,
+    /// Openings of the raw message that did not finish (see
+    /// `pipeline::opening`).
+    #[serde(default)]
+    pub opening: OpenAttempts,
 }
 
 impl Record {

@@ -103,6 +103,10 @@ fn excess(counts: &BTreeMap<String, usize>) -> usize {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature: scripts/test.sh, or cargo test --features failpoints"
+)]
 fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
     let reports = env_usize("CHAOS_REPORTS", 200);
     let min_kills = env_usize("CHAOS_KILLS", 30);

@@ -45,6 +45,11 @@ kind = "carrier-pigeon"
 [acknowledgement]
 from = "not an address"
 response_window = "3 days"
+
+[limits]
+open_budget = "2h"
+max_key_attempts = 0
+max_wildcard_attempts = 5000
 "#,
     )
     .unwrap();
@@ -64,6 +69,9 @@ response_window = "3 days"
         "mailer.kind",
         "acknowledgement.from",
         "acknowledgement.response_window",
+        "limits.open_budget",
+        "limits.max_key_attempts",
+        "limits.max_wildcard_attempts",
     ];
     for key in expected {
         assert!(

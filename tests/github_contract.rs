@@ -1,10 +1,11 @@
-//! Contract test: the daemon's whole GitHub conversation — search, listing,
-//! labels (list, create, add), contents upload, issue, comments, continuation
-//! parts — goes through Stoplight Prism, which validates every request and
-//! every response against GitHub's official OpenAPI description
-//! (@octokit/openapi, nullable schemas made checkable first), with
-//! `--errors`: a violation turns into an error answer and a log line. The
-//! test demands zero violations and that each kind of call was made.
+//! Contract test: the daemon's whole GitHub conversation — the repository's
+//! visibility check, search, listing, labels (list, create, add), contents
+//! upload, issue, comments, continuation parts — goes through Stoplight
+//! Prism, which validates every request and every response against
+//! GitHub's official OpenAPI description (@octokit/openapi, nullable
+//! schemas made checkable first), with `--errors`: a violation turns into
+//! an error answer and a log line. The test demands zero violations and
+//! that each kind of call was made.
 //!
 //! Prism is installed by scripts/install-deps.sh; under CI=true a missing
 //! Prism fails the test.
@@ -36,6 +37,10 @@ fn encrypted_with_attachment(text: &str, attachment: &str) -> Vec<u8> {
 static ONE_PRISM_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature: scripts/test.sh, or cargo test --features failpoints"
+)]
 fn daemon_conversation_matches_githubs_openapi_description() {
     let _turn = ONE_PRISM_AT_A_TIME
         .lock()
@@ -180,6 +185,12 @@ fn daemon_conversation_matches_githubs_openapi_description() {
         .filter(|r| r.method == "POST" && r.path_only().ends_with("/issues"))
         .count();
     assert_eq!(created, 2, "one create-issue per report, none repeated");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "GET" && r.path_only() == format!("/repos/{REPO}")),
+        "the repository's visibility check"
+    );
     assert!(seen("GET", "/issues"), "list issues");
     assert!(seen("GET", "/labels"), "list labels");
     assert!(seen("POST", "/labels"), "create label / add labels");

@@ -320,17 +320,20 @@ fn auto_submitted_no_is_answered() {
 #[test]
 fn per_address_rate_cap() {
     let run = Run::new("per_address_max = 2\nper_address_window = \"1d\"");
+    // One mailbox, written three ways: case and +tags do not escape the cap.
     let same = "flood@reporter.example";
     run.deliver(&[
         plain(same, "r1", ""),
-        plain(same, "r2", ""),
-        plain(same, "r3", ""),
+        plain("Flood+one@Reporter.example", "r2", ""),
+        plain("flood+two@reporter.example", "r3", ""),
         plain(CONTROL, "control", ""),
     ]);
     run.run_once();
     let sent = run.sent_to();
     assert_eq!(
-        sent.iter().filter(|t| t.contains(same)).count(),
+        sent.iter()
+            .filter(|t| t.to_ascii_lowercase().contains("flood"))
+            .count(),
         2,
         "{sent:?}"
     );
@@ -364,14 +367,54 @@ fn global_rate_cap() {
     ]);
     run.run_once();
     assert_eq!(run.sent_to().len(), 2, "{:?}", run.sent_to());
+    // Over the global cap: postponed (still pending, with a time), never
+    // suppressed. tests/ack_flood.rs shows it sent once the window allows.
     let records = run.records();
-    let capped: Vec<_> = records
+    assert_eq!(records.len(), 3, "{records:?}");
+    let postponed: Vec<_> = records
         .iter()
-        .filter(|(_, _, ack)| ack.starts_with("not sent: rate cap"))
+        .filter(|(_, _, ack)| ack.starts_with("postponed until "))
         .collect();
-    assert_eq!(capped.len(), 1, "{records:?}");
-    assert_eq!(
-        capped[0].2,
-        "not sent: rate cap: 2 acknowledgement(s) in all within 1h"
+    assert_eq!(postponed.len(), 1, "{records:?}");
+    assert!(postponed[0].2.ends_with("(global rate cap)"), "{records:?}");
+    assert!(
+        !records.iter().any(|(_, _, a)| a.starts_with("not sent")),
+        "{records:?}"
     );
+}
+
+#[test]
+fn reply_to_a_third_party_is_not_reflected() {
+    // An acknowledgement goes to an address the message proves
+    // (secintake::classify::reporter_address): a Reply-To in another domain than
+    // From would make us mail a victim of the sender's choosing.
+    let run = Run::new("");
+    run.deliver(&[
+        plain(
+            "attacker@evil.example",
+            "r1",
+            "Reply-To: victim@victim.example\r\n",
+        ),
+        plain(
+            "alice@reporter.example",
+            "r2",
+            "Reply-To: security-team@reporter.example\r\n",
+        ),
+        plain(CONTROL, "control", ""),
+    ]);
+    run.run_once();
+    let sent = run.sent_to();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(!sent.iter().any(|t| t.contains("victim")), "{sent:?}");
+    for to in [
+        "attacker@evil.example",
+        "security-team@reporter.example",
+        CONTROL,
+    ] {
+        assert_eq!(
+            sent.iter().filter(|t| t.contains(to)).count(),
+            1,
+            "{to}: {sent:?}"
+        );
+    }
 }

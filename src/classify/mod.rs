@@ -9,18 +9,29 @@
 //!   or the very same bytes (an IMAP copy). Recorded and archived; nothing
 //!   filed, nothing sent.
 //! * **Follow-up** — In-Reply-To/References name a report, our mail about
-//!   it, or anything threaded to it; or the (protected) subject carries its
-//!   tracking ID; or the Message-ID is reused with other content.
+//!   it (its keyed Message-ID verifies, [`crate::mailer::message_id`]), or anything
+//!   threaded to it; or the Message-ID is reused with other content; or the
+//!   (protected) subject carries its tracking ID, or a reference names our
+//!   mail about it without a valid keyed part (a guess, or our format
+//!   before the keyed part), **and** the message comes from that report's
+//!   reporter (addresses normalised, [`crate::classify::reporter_address`]).
+//! * **Claimed follow-up** — the same tracking-ID-only link from any other
+//!   address: tracking IDs are sequential, so naming one proves nothing.
+//!   It becomes a new report of its own (filed and acknowledged), a
+//!   [`Kind::Related`] whose reason starts with [`CLAIMS_FOLLOW_UP`]:
+//!   linked both ways, "claims to follow up #N".
 //! * **Resubmitted** — the same normalised text from the same reporter under
 //!   a new Message-ID.
 //! * **Related** — near-identical text or a shared identifier
 //!   ([`crate::classify::similarity`]): a new issue, linked both ways.
 
+pub mod reporter_address;
 pub mod similarity;
 
 use std::ops::ControlFlow;
 
 use crate::config::DedupeSettings;
+use crate::mailer::message_id::{MessageIds, Ours};
 use crate::normalize::Opened;
 use crate::record::{Kind, Record};
 use crate::store::{Store, StoreError};
@@ -105,15 +116,15 @@ pub fn tracking_ids_in(text: &str, prefix: &str) -> Vec<String> {
     out
 }
 
-/// The tracking ID inside one of our own generated Message-IDs.
-pub fn tracking_id_of_our_message_id(id: &str, prefix: &str) -> Option<String> {
-    let id = id.trim_matches(|c| c == '<' || c == '>');
-    let (local, _) = id.split_once('@')?;
-    let (tid, _) = local.split_once('.')?;
-    tracking_ids_in(tid, prefix)
-        .into_iter()
-        .next()
-        .filter(|t| t == tid)
+/// The reason of a [`Kind::Automatic`] copy of our own message.
+pub const OWN_COPY: &str = "a copy of our own message";
+
+/// How the reason of a [`Kind::Related`] claimed follow-up starts.
+pub const CLAIMS_FOLLOW_UP: &str = "claims to follow up";
+
+/// Whether a related report is a claimed follow-up (see the module doc).
+pub fn is_claimed_follow_up(reason: &str) -> bool {
+    reason.starts_with(CLAIMS_FOLLOW_UP)
 }
 
 /// What classification needs besides the message.
@@ -124,6 +135,11 @@ pub struct Context<'a> {
     pub dedupe: &'a DedupeSettings,
     /// The store's similarity key.
     pub key: &'a [u8],
+    /// Our Message-IDs' key, to tell our mail from guesses.
+    pub ids: &'a MessageIds,
+    /// The address the message's acknowledgement would go to
+    /// ([`crate::classify::reporter_address::ack_address`]): the reporter.
+    pub reporter: Option<&'a str>,
 }
 
 /// The decision, and the facts about the text it was made from.
@@ -167,50 +183,113 @@ pub fn text_hash(text: &str) -> Option<String> {
     (!n.is_empty()).then(|| crate::normalize::sha256_hex(n.as_bytes()))
 }
 
-/// Our own message (a sent copy of an acknowledgement coming back).
+/// Our own message (a sent copy of an acknowledgement coming back): from
+/// one of our addresses, with a Message-ID whose keyed part verifies.
 fn our_own_message(opened: &Opened, ctx: &Context<'_>) -> bool {
     let ours = opened
         .headers
         .message_id
         .as_deref()
-        .and_then(|m| tracking_id_of_our_message_id(m, ctx.prefix))
-        .is_some();
+        .and_then(|m| ctx.ids.read(m, ctx.prefix))
+        .is_some_and(|o| matches!(o, Ours::Keyed(_)));
     let from_us = opened
         .headers
         .from
         .as_ref()
-        .is_some_and(|f| ctx.own_addresses.contains(f));
+        .is_some_and(|f| ctx.own_addresses.iter().any(|o| o.eq_ignore_ascii_case(f)));
     ours && from_us
 }
 
-/// A record that is, or will be, threaded to: by our Message-ID, a stored
-/// Message-ID, or a tracking ID in the (protected) subject.
+/// Where a message belongs by its links to earlier reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Thread {
+    /// Proven: a follow-up of this root record.
+    To(String),
+    /// Claimed only (a tracking ID from another address): the root record
+    /// and the tracking ID named.
+    Claims { root: String, named: String },
+}
+
+/// Whether the message comes from the reporter of `root`.
+fn same_reporter(root: &str, ctx: &Context<'_>) -> Result<bool, StoreError> {
+    let Some(reporter) = ctx.reporter else {
+        return Ok(false);
+    };
+    Ok(ctx.store.get(root)?.is_some_and(|r| {
+        r.facts
+            .reply_address
+            .as_deref()
+            .is_some_and(|a| crate::classify::reporter_address::same(a, reporter))
+    }))
+}
+
+/// A tracking ID named without proof: threads for the same reporter, is a
+/// claim from anyone else. None when it names no report with an issue.
+fn weak_link(
+    named: String,
+    record: &Record,
+    ctx: &Context<'_>,
+) -> Result<Option<Thread>, StoreError> {
+    if named == record.tracking_id {
+        return Ok(None);
+    }
+    let Some(root) = root_of(ctx.store, named.clone())? else {
+        return Ok(None);
+    };
+    Ok(Some(if same_reporter(&root, ctx)? {
+        Thread::To(root)
+    } else {
+        Thread::Claims { root, named }
+    }))
+}
+
+/// A record that is, or will be, threaded to: by our keyed Message-ID, a
+/// stored Message-ID, or — for the same reporter only — a tracking ID in
+/// the (protected) subject or in an unproven reference to our mail. A
+/// proven link wins over a claim.
 fn thread_target(
     opened: &Opened,
     record: &Record,
     ctx: &Context<'_>,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<Thread>, StoreError> {
+    let mut claim = None;
+    let mut note = |link: Option<Thread>| -> Option<String> {
+        match link {
+            Some(Thread::To(root)) => Some(root),
+            Some(c) => {
+                claim.get_or_insert(c);
+                None
+            }
+            None => None,
+        }
+    };
     for referenced in opened.headers.referenced_ids() {
-        let target = match tracking_id_of_our_message_id(referenced, ctx.prefix) {
-            Some(t) => Some(t),
+        let target = match ctx.ids.read(referenced, ctx.prefix) {
+            Some(Ours::Keyed(t)) => Some(t),
+            Some(weak) => {
+                let link = weak_link(weak.tracking_id().to_string(), record, ctx)?;
+                if let Some(root) = note(link) {
+                    return Ok(Some(Thread::To(root)));
+                }
+                continue;
+            }
             None => ctx.store.by_message_id(referenced)?,
         };
         if let Some(t) = target.filter(|t| *t != record.tracking_id) {
             if let Some(root) = root_of(ctx.store, t)? {
-                return Ok(Some(root));
+                return Ok(Some(Thread::To(root)));
             }
         }
     }
     if let Some(subject) = &opened.subject {
         for t in tracking_ids_in(subject, ctx.prefix) {
-            if t != record.tracking_id {
-                if let Some(root) = root_of(ctx.store, t)? {
-                    return Ok(Some(root));
-                }
+            let link = weak_link(t, record, ctx)?;
+            if let Some(root) = note(link) {
+                return Ok(Some(Thread::To(root)));
             }
         }
     }
-    Ok(None)
+    Ok(claim)
 }
 
 /// Whether a record has an issue of its own with report text in it.
@@ -235,7 +314,13 @@ fn resemblance(
         }
         if text_sha256.is_some() && other.facts.text_sha256.as_deref() == text_sha256 {
             same_text = Some(
-                if other.facts.reply_address.is_some() && other.facts.reply_address == reporter {
+                if other
+                    .facts
+                    .reply_address
+                    .as_deref()
+                    .zip(reporter.as_deref())
+                    .is_some_and(|(a, b)| crate::classify::reporter_address::same(a, b))
+                {
                     Kind::Resubmitted {
                         of: other.tracking_id.clone(),
                     }
@@ -325,7 +410,7 @@ pub fn classify(
     };
     if our_own_message(opened, ctx) {
         return Ok(decide(Kind::Automatic {
-            reason: "a copy of our own message".into(),
+            reason: OWN_COPY.into(),
         }));
     }
     if let Some(reason) = automatic_reason(opened, ctx.own_addresses) {
@@ -353,8 +438,15 @@ pub fn classify(
             return Ok(decide(Kind::Duplicate { of: first }));
         }
     }
-    if let Some(root) = thread_target(opened, record, ctx)? {
-        return Ok(decide(Kind::FollowUp { of: root }));
+    match thread_target(opened, record, ctx)? {
+        Some(Thread::To(root)) => return Ok(decide(Kind::FollowUp { of: root })),
+        Some(Thread::Claims { root, named }) => {
+            return Ok(decide(Kind::Related {
+                of: root,
+                reason: format!("{CLAIMS_FOLLOW_UP} {named} from another address"),
+            }))
+        }
+        None => {}
     }
     if let Some(reason) = opened.unreadable_reason() {
         return Ok(decide(Kind::Unreadable { reason }));
@@ -362,7 +454,7 @@ pub fn classify(
     if let Some(fp) = &fingerprint {
         if let Some(kind) = resemblance(
             record,
-            opened.headers.reply_address(),
+            ctx.reporter.map(str::to_string),
             text_sha256.as_deref(),
             fp,
             ctx,
@@ -384,18 +476,5 @@ mod tests {
             vec!["JUPSEC-2026-0042", "JUPSEC-2026-12345"]
         );
         assert!(tracking_ids_in("JUPSEC-26-0042 JUPSEC-2026-042", "JUPSEC").is_empty());
-    }
-
-    #[test]
-    fn reads_our_message_ids() {
-        assert_eq!(
-            tracking_id_of_our_message_id("<JUPSEC-2026-0042.ack@ipython.org>", "JUPSEC")
-                .as_deref(),
-            Some("JUPSEC-2026-0042")
-        );
-        assert_eq!(
-            tracking_id_of_our_message_id("<abc@example.org>", "JUPSEC"),
-            None
-        );
     }
 }

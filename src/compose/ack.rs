@@ -5,22 +5,20 @@ use serde::Serialize;
 use super::{when, Composer};
 use crate::mailer::encrypt::Protection;
 use crate::mailer::message::{self, MailParts};
+use crate::mailer::message_id::MessageIds;
 use crate::mailer::Outgoing;
 use crate::record::{Kind, Record};
 
 impl Composer<'_> {
-    /// Our Message-ID for the mail answering `record`.
-    pub fn ack_message_id(&self, record: &Record) -> String {
-        format!(
-            "<{}.ack@{}>",
-            record.tracking_id,
-            self.settings.mail_domain()
-        )
+    /// Our Message-ID for the mail answering `record`: deterministic, with
+    /// the installation's keyed part ([`MessageIds`]).
+    pub fn ack_message_id(&self, record: &Record, ids: &MessageIds) -> String {
+        ids.ack(&record.tracking_id, &self.settings.mail_domain())
     }
 
     /// The acknowledgement, receipt or resend notice for a record, plain.
-    pub fn ack(&self, record: &Record, to: &str) -> Result<Outgoing, String> {
-        self.ack_sealed(record, to, None)
+    pub fn ack(&self, record: &Record, to: &str, ids: &MessageIds) -> Result<Outgoing, String> {
+        self.ack_sealed(record, to, None, ids)
     }
 
     /// The acknowledgement, receipt or resend notice for a record; signed
@@ -31,6 +29,7 @@ impl Composer<'_> {
         record: &Record,
         to: &str,
         protect: Option<&Protection>,
+        ids: &MessageIds,
     ) -> Result<Outgoing, String> {
         let ack = &self.settings.ack;
         #[derive(Serialize)]
@@ -85,7 +84,7 @@ impl Composer<'_> {
             reply_to: ack.reply_to.as_deref(),
             to,
             subject,
-            message_id: self.ack_message_id(record),
+            message_id: self.ack_message_id(record, ids),
             in_reply_to: record.facts.message_id.as_deref(),
             body,
             label: format!("{}-ack", record.tracking_id),

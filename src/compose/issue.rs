@@ -7,6 +7,7 @@
 //! comments ([`parts`]).
 
 use super::parts::{self, BLOCK_BUDGET, BUDGET};
+use super::uploads::{self, NotKept, UploadLimits};
 use super::{
     attachment_views, describe_encryption, describe_signature, when, AttachmentView, Composer,
     ReportView,
@@ -15,7 +16,7 @@ use crate::config::{LabelRule, TrackerSettings};
 use crate::normalize::{Attachment, Encryption, Opened};
 use crate::record::{Kind, Record};
 use crate::render::sanitize::{
-    char_len, code_span, code_span_max, fence, fence_chunks, table_cell, title,
+    body_len, code_span, code_span_max, fence, fence_chunks, table_cell, title,
 };
 use crate::render::TemplateError;
 use crate::tracker::{marker, CommentDraft, IssueDraft, StoredFile};
@@ -46,6 +47,21 @@ impl Composer<'_> {
         }
     }
 
+    /// The bounds on the attachments a report keeps.
+    pub fn upload_limits(&self) -> UploadLimits {
+        let l = &self.settings.limits;
+        UploadLimits {
+            per_file: self.attachment_max(),
+            count: l.max_attachments,
+            total: l.max_upload_bytes,
+        }
+    }
+
+    /// Which of the report's attachments are kept ([`uploads::plan`]).
+    pub fn upload_plan(&self, opened: &Opened) -> Vec<Option<NotKept>> {
+        uploads::plan(&opened.attachments, self.upload_limits())
+    }
+
     fn label_rules(&self) -> Vec<LabelRule> {
         match &self.settings.tracker {
             TrackerSettings::Github(g) => g.label_rules.clone(),
@@ -70,12 +86,24 @@ impl Composer<'_> {
             Encryption::None => String::new(),
         };
         let inline_max = self.inline_max();
+        let plan = self.upload_plan(opened);
+        // Only kept attachments are shown inline: the limits bound the body too.
         let inline_attachments = opened
             .attachments
             .iter()
             .enumerate()
+            .filter(|(i, _)| plan.get(*i).is_some_and(Option::is_none))
             .filter_map(|(i, a)| inline_block(i + 1, a, inline_max))
             .collect();
+        let mut notes: Vec<String> = opened
+            .notes
+            .iter()
+            .take(20)
+            .map(|n| code_span_max(n, 300))
+            .collect();
+        if let Some(n) = uploads::note(&plan, self.upload_limits()) {
+            notes.push(n);
+        }
         ReportView {
             tracking_id: record.tracking_id.clone(),
             kind: match record.kind {
@@ -93,14 +121,9 @@ impl Composer<'_> {
             recipients,
             raw_size: opened.raw_size,
             raw_sha256: opened.raw_sha256.clone(),
-            attachments: attachment_views(&opened.attachments, stored),
+            attachments: attachment_views(&opened.attachments, stored, &plan),
             more_attachments: 0,
-            notes: opened
-                .notes
-                .iter()
-                .take(20)
-                .map(|n| code_span_max(n, 300))
-                .collect(),
+            notes,
             text: if opened.text.trim().is_empty() {
                 String::new()
             } else {
@@ -121,7 +144,7 @@ impl Composer<'_> {
     ) -> Result<(String, Vec<String>), TemplateError> {
         let marker = marker(&view.tracking_id);
         let whole = self.templates.render(template, &view)?;
-        if char_len(&whole) <= BUDGET {
+        if body_len(&whole) <= BUDGET {
             return Ok((format!("{marker}\n{whole}"), Vec::new()));
         }
         let inline = std::mem::take(&mut view.inline_attachments);
@@ -129,7 +152,7 @@ impl Composer<'_> {
         view.continued = true;
         let mut head = self.templates.render(template, &view)?;
         let mut overflow: Vec<AttachmentView> = Vec::new();
-        while char_len(&head) > BUDGET && !view.attachments.is_empty() {
+        while body_len(&head) > BUDGET && !view.attachments.is_empty() {
             let keep = view.attachments.len() / 2;
             let mut moved = view.attachments.split_off(keep);
             moved.append(&mut overflow);
@@ -139,7 +162,7 @@ impl Composer<'_> {
         }
         // The text starts in the issue, in the room the head leaves.
         let room = if overflow.is_empty() {
-            BUDGET.saturating_sub(char_len(&head) + 4)
+            BUDGET.saturating_sub(body_len(&head) + 4)
         } else {
             0
         };

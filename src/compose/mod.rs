@@ -5,6 +5,7 @@ mod ack;
 mod issue;
 mod parts;
 mod reminder;
+pub mod uploads;
 
 pub use reminder::ReminderKind;
 
@@ -17,6 +18,7 @@ use crate::openpgp::SignatureStatus;
 use crate::render::sanitize::{code_span_max, table_cell};
 use crate::render::Templates;
 use crate::tracker::StoredFile;
+use uploads::NotKept;
 
 pub struct Composer<'a> {
     pub settings: &'a Settings,
@@ -96,15 +98,17 @@ pub(crate) fn describe_signature(s: &SignatureStatus) -> String {
 }
 
 /// Where each attachment was stored (index-aligned with the report's
-/// attachments; `None`: not stored).
+/// attachments; `None`: not stored), and why the others were not (`plan`).
 pub(crate) fn attachment_views(
     list: &[Attachment],
     stored: &[Option<StoredFile>],
+    plan: &[Option<NotKept>],
 ) -> Vec<AttachmentView> {
     list.iter()
         .enumerate()
         .map(|(i, a)| {
             let file = stored.get(i).and_then(Option::as_ref);
+            let why = plan.get(i).copied().flatten().unwrap_or(NotKept::TooLarge);
             AttachmentView {
                 index: i + 1,
                 name: code_span_max(&a.name, 200),
@@ -116,7 +120,7 @@ pub(crate) fn attachment_views(
                 not_stored: if file.is_some() {
                     String::new()
                 } else {
-                    "not stored (over `attachment_max_bytes`)".into()
+                    why.reason().into()
                 },
             }
         })

@@ -3,7 +3,7 @@
 //! fit (fenced chunks of the text, inline attachments, overflow lists)
 //! continue in comments, in order, each starting with its part marker.
 
-use crate::render::sanitize::{char_len, GITHUB_BODY_LIMIT};
+use crate::render::sanitize::{body_len, GITHUB_BODY_LIMIT};
 use crate::tracker::part_marker;
 
 /// Room kept free in every body for the part header and footer.
@@ -23,7 +23,7 @@ pub(crate) fn pack(head: String, blocks: Vec<String>) -> (String, Vec<String>) {
     for block in blocks {
         let fits = bodies
             .last()
-            .is_some_and(|b| char_len(b) + 2 + char_len(&block) <= BUDGET);
+            .is_some_and(|b| body_len(b) + 2 + body_len(&block) <= BUDGET);
         match bodies.last_mut() {
             Some(last) if fits => {
                 if !last.ends_with("\n\n") {
@@ -84,8 +84,8 @@ mod tests {
         let blocks: Vec<String> = (0..5).map(|i| i.to_string().repeat(30_000)).collect();
         let (first, rest) = pack("head".into(), blocks);
         let (first, rest) = label("X-1", "<!-- secintake:X-1 -->", first, rest);
-        assert!(char_len(&first) <= GITHUB_BODY_LIMIT);
-        assert!(rest.iter().all(|b| char_len(b) <= GITHUB_BODY_LIMIT));
+        assert!(body_len(&first) <= GITHUB_BODY_LIMIT);
+        assert!(rest.iter().all(|b| body_len(b) <= GITHUB_BODY_LIMIT));
         let all = std::iter::once(first.clone())
             .chain(rest.clone())
             .collect::<String>();
@@ -96,5 +96,17 @@ mod tests {
         assert_eq!(rest.len(), 2);
         assert!(rest[1].starts_with("<!-- secintake:X-1 part 3/3 -->\n"));
         assert!(first.ends_with("(part 2 of 3).*"));
+    }
+
+    #[test]
+    fn astral_blocks_count_two_units() {
+        // 20,000 emoji are 20,000 characters but 40,000 UTF-16 units: two
+        // such blocks do not share a body.
+        let blocks: Vec<String> = (0..3).map(|_| "\u{1F600}".repeat(20_000)).collect();
+        let (first, rest) = pack("head".into(), blocks);
+        let (first, rest) = label("X-1", "<!-- secintake:X-1 -->", first, rest);
+        assert_eq!(rest.len(), 2);
+        assert!(body_len(&first) <= GITHUB_BODY_LIMIT);
+        assert!(rest.iter().all(|b| body_len(b) <= GITHUB_BODY_LIMIT));
     }
 }

@@ -31,10 +31,12 @@ pub struct AckSettings {
     /// report and its Autocrypt header to encrypt acknowledgements.
     pub reporter_keys: Option<PathBuf>,
     /// At most this many acknowledgements to one address per
-    /// `per_address_window` ([`crate::pipeline::ratecap`]); more are suppressed.
+    /// `per_address_window` ([`crate::pipeline::ratecap`], addresses compared
+    /// normalised); more are suppressed.
     pub per_address_max: u32,
     pub per_address_window: Duration,
-    /// At most this many acknowledgements in all per `global_window`.
+    /// At most this many acknowledgements in all per `global_window`; more
+    /// are postponed until the window has room, never dropped.
     pub global_max: u32,
     pub global_window: Duration,
     /// An acknowledgement still unsent this long before the response
@@ -83,6 +85,15 @@ impl AckSettings {
             s.duration_or("per_address_window", Duration::from_secs(86_400), p);
         let global_max = cap(&mut s, "global_max", 100, p);
         let global_window = s.duration_or("global_window", Duration::from_secs(3600), p);
+        // A window under a second would make a cap count nothing.
+        for (key, d) in [
+            ("per_address_window", per_address_window),
+            ("global_window", global_window),
+        ] {
+            if d < Duration::from_secs(1) {
+                p.add(s.key(key), "must be at least 1s");
+            }
+        }
         let alert_before = s.duration_or("alert_before", Duration::from_secs(86_400), p);
         s.finish(p);
         Some(AckSettings {

@@ -35,6 +35,9 @@ pub struct GithubSettings {
     /// First wait after GitHub failed; doubles per failure up to `retry_max`.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// How often the repository is checked to be private while it is
+    /// (more often while it is not; see `tracker::privacy`).
+    pub privacy_check_interval: Duration,
 }
 
 /// `"label: keyword, keyword"` — the label goes on the issue when any keyword
@@ -170,6 +173,11 @@ fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubS
     };
     let retry_base = s.duration_or("retry_base", Duration::from_secs(5), p);
     let retry_max = s.duration_or("retry_max", Duration::from_secs(600), p);
+    let privacy_check_interval =
+        s.duration_or("privacy_check_interval", Duration::from_secs(600), p);
+    if !(Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&privacy_check_interval) {
+        p.add(s.key("privacy_check_interval"), "must be from 1s to 1d");
+    }
     s.finish(p);
     let (owner, repo) = split?;
     Some(GithubSettings {
@@ -183,5 +191,6 @@ fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubS
         label_rules,
         retry_base: retry_base.max(Duration::from_millis(100)),
         retry_max: retry_max.max(retry_base),
+        privacy_check_interval,
     })
 }

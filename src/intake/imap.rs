@@ -2,6 +2,11 @@
 //! messages by UID, IDLE with a poll fallback, MOVE to the processed mailbox,
 //! and reconnect on any connection error.
 //!
+//! `RFC822.SIZE` is fetched before any body: a message over
+//! `max_message_bytes` is never fetched whole (its header section makes a
+//! stub), and a pass takes whole messages up to `max_fetch_batch_bytes`
+//! (`src/intake/bounds.rs`).
+//!
 //! A message is identified by (mailbox, UIDVALIDITY, UID); the store also
 //! knows its bytes' hash, so a UIDVALIDITY change re-fetches but never
 //! re-files. Nothing is ever deleted: archiving is MOVE, or COPY + \Deleted +
@@ -22,7 +27,8 @@ use crate::record::SourceRef;
 use crate::support::effect::{Effect, EffectError};
 use crate::support::shutdown::Shutdown;
 
-use super::{Fetched, Wake};
+use super::bounds::{batches, take_within, uid_set};
+use super::{FetchBounds, Fetched, Wake};
 
 pub trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapStream for T {}
@@ -30,6 +36,8 @@ type Stream = Box<dyn ImapStream>;
 
 /// Dovecot and others drop IDLE after 30 minutes (RFC 2177): re-issue before.
 const IDLE_MAX: Duration = Duration::from_secs(28 * 60);
+/// Messages one fetch command asks for at most (and
+/// `[limits] max_fetch_batch_bytes` of them by `RFC822.SIZE`).
 const FETCH_BATCH: usize = 25;
 
 pub struct ImapSource {
@@ -38,7 +46,12 @@ pub struct ImapSource {
     uidvalidity: u32,
     can_move: bool,
     can_idle: bool,
+    bounds: FetchBounds,
     pub reconnects: u64,
+    /// Message bytes fetched so far (whole messages and oversized headers).
+    pub fetched_bytes: u64,
+    /// The last fetch stopped at `max_fetch_batch_bytes` with more waiting.
+    pub more_waiting: bool,
 }
 
 fn transient(what: &str, e: impl std::fmt::Display) -> EffectError {
@@ -46,14 +59,17 @@ fn transient(what: &str, e: impl std::fmt::Display) -> EffectError {
 }
 
 impl ImapSource {
-    pub fn new(settings: ImapSettings) -> Self {
+    pub fn new(settings: ImapSettings, bounds: FetchBounds) -> Self {
         ImapSource {
             settings,
             session: None,
             uidvalidity: 0,
             can_move: false,
             can_idle: false,
+            bounds,
             reconnects: 0,
+            fetched_bytes: 0,
+            more_waiting: false,
         }
     }
 
@@ -175,8 +191,10 @@ impl ImapSource {
         max: usize,
     ) -> Effect<Vec<Fetched>> {
         let mailbox = self.settings.mailbox.clone();
+        self.more_waiting = false;
         self.session().await?;
         let uidvalidity = self.uidvalidity;
+        let bounds = self.bounds;
         let session = self.session().await?;
         // NOOP lets the server report new messages before we search.
         session.noop().await.map_err(|e| transient("NOOP", e))?;
@@ -195,15 +213,33 @@ impl ImapSource {
             .collect();
         uids.sort_unstable();
         uids.truncate(max);
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Sizes first: no body is fetched before its size is known.
+        let sized: Vec<_> = session
+            .uid_fetch(uid_set(&uids), "(UID RFC822.SIZE)")
+            .await
+            .map_err(|e| transient("UID FETCH", e))?
+            .try_collect()
+            .await
+            .map_err(|e| transient("UID FETCH", e))?;
+        let mut sizes: Vec<(u32, u64)> = sized
+            .iter()
+            .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
+            .collect();
+        // Expunged since the search: gone, nothing to take in.
+        sizes.sort_unstable();
+        sizes.dedup_by_key(|(uid, _)| *uid);
+        let (taken, more) = take_within(&sizes, &bounds);
+        let (whole, oversized): (Vec<_>, Vec<_>) = taken
+            .into_iter()
+            .partition(|(_, size)| *size <= bounds.max_message_bytes);
         let mut out = Vec::new();
-        for batch in uids.chunks(FETCH_BATCH) {
-            let set = batch
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+        let mut fetched: u64 = 0;
+        for batch in batches(&whole, bounds.max_fetch_batch_bytes, FETCH_BATCH) {
             let fetches: Vec<_> = session
-                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .uid_fetch(uid_set(&batch), "(UID BODY.PEEK[])")
                 .await
                 .map_err(|e| transient("UID FETCH", e))?
                 .try_collect()
@@ -213,6 +249,7 @@ impl ImapSource {
                 let (Some(uid), Some(body)) = (f.uid, f.body()) else {
                     continue;
                 };
+                fetched = fetched.saturating_add(body.len() as u64);
                 out.push(Fetched {
                     source: SourceRef::Imap {
                         mailbox: mailbox.clone(),
@@ -220,9 +257,59 @@ impl ImapSource {
                         uid,
                     },
                     raw: body.to_vec(),
+                    oversized: None,
                 });
             }
         }
+        // Over the size limit: the header section only, at most
+        // max_header_bytes of it (a partial fetch).
+        let sizes: std::collections::HashMap<u32, u64> = oversized.iter().copied().collect();
+        let uids: Vec<u32> = oversized.iter().map(|(uid, _)| *uid).collect();
+        for batch in uids.chunks(FETCH_BATCH) {
+            let query = format!("(UID BODY.PEEK[HEADER]<0.{}>)", bounds.max_header_bytes);
+            let fetches: Vec<_> = session
+                .uid_fetch(uid_set(batch), &query)
+                .await
+                .map_err(|e| transient("UID FETCH", e))?
+                .try_collect()
+                .await
+                .map_err(|e| transient("UID FETCH", e))?;
+            for f in fetches {
+                let Some(uid) = f.uid else { continue };
+                let Some(&size) = sizes.get(&uid) else {
+                    continue;
+                };
+                let header = f.header().unwrap_or_default();
+                fetched = fetched.saturating_add(header.len() as u64);
+                tracing::info!(
+                    uid,
+                    size,
+                    "message over max_message_bytes: taking its headers only"
+                );
+                out.push(Fetched {
+                    source: SourceRef::Imap {
+                        mailbox: mailbox.clone(),
+                        uidvalidity,
+                        uid,
+                    },
+                    raw: header.to_vec(),
+                    oversized: Some(size),
+                });
+            }
+        }
+        self.fetched_bytes = self.fetched_bytes.saturating_add(fetched);
+        self.more_waiting = more;
+        tracing::debug!(
+            messages = out.len(),
+            bytes = fetched,
+            more_waiting = self.more_waiting,
+            "fetched"
+        );
+        // Oldest first, as the records are numbered.
+        out.sort_by_key(|f| match &f.source {
+            SourceRef::Imap { uid, .. } => *uid,
+            SourceRef::Maildir { .. } => 0,
+        });
         Ok(out)
     }
 
@@ -344,6 +431,7 @@ impl ImapSource {
     }
 
     pub async fn close(&mut self) {
+        tracing::info!(fetched_bytes = self.fetched_bytes, "IMAP closing");
         if let Some(mut s) = self.session.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
         }

@@ -8,20 +8,23 @@ use crate::config::MaildirSettings;
 use crate::record::SourceRef;
 use crate::support::effect::{Effect, EffectError};
 
-use super::Fetched;
+use super::{FetchBounds, Fetched};
 
 pub struct MaildirSource {
     root: PathBuf,
     pub poll_interval: Duration,
-    max_bytes: u64,
+    bounds: FetchBounds,
+    /// The last fetch stopped at `max_fetch_batch_bytes` with more waiting.
+    pub more_waiting: bool,
 }
 
 impl MaildirSource {
-    pub fn new(s: &MaildirSettings, max_bytes: u64) -> Self {
+    pub fn new(s: &MaildirSettings, bounds: FetchBounds) -> Self {
         MaildirSource {
             root: s.path.clone(),
             poll_interval: s.poll_interval,
-            max_bytes,
+            bounds,
+            more_waiting: false,
         }
     }
 
@@ -29,12 +32,17 @@ impl MaildirSource {
         self.root.join(".Processed").join("cur")
     }
 
+    /// Up to `max` new messages, oldest name first, of at most
+    /// `max_fetch_batch_bytes` together (at least one; oversized ones count
+    /// by their headers only), as the IMAP source takes them.
     pub fn fetch_new(
-        &self,
+        &mut self,
         known: &(dyn Fn(&SourceRef) -> bool + Sync),
         max: usize,
     ) -> Effect<Vec<Fetched>> {
+        self.more_waiting = false;
         let mut out = Vec::new();
+        let mut used: u64 = 0;
         for sub in ["new", "cur"] {
             let dir = self.root.join(sub);
             let entries = match std::fs::read_dir(&dir) {
@@ -65,10 +73,25 @@ impl MaildirSource {
                     return Ok(out);
                 }
                 let path = dir.join(&name);
-                let raw = read_bounded(&path, self.max_bytes).map_err(|e| {
+                let cannot = |e: std::io::Error| {
                     EffectError::Transient(format!("cannot read {}: {e}", path.display()))
-                })?;
-                out.push(Fetched { source, raw });
+                };
+                let size = std::fs::metadata(&path).map_err(cannot)?.len();
+                if size <= self.bounds.max_message_bytes {
+                    if !out.is_empty()
+                        && used.saturating_add(size) > self.bounds.max_fetch_batch_bytes
+                    {
+                        self.more_waiting = true;
+                        return Ok(out);
+                    }
+                    used = used.saturating_add(size);
+                }
+                let fetched = self.read(&path).map_err(cannot)?;
+                out.push(Fetched {
+                    source,
+                    raw: fetched.0,
+                    oversized: fetched.1,
+                });
             }
         }
         Ok(out)
@@ -99,13 +122,27 @@ impl MaildirSource {
     }
 }
 
-/// Reads at most `max` + 1 bytes, so an oversized file is recognised without
-/// being read whole.
-fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(max.saturating_add(1))
-        .read_to_end(&mut buf)?;
-    Ok(buf)
+impl MaildirSource {
+    /// The message, or, when the file is over `max_message_bytes`, its
+    /// header section (at most `max_header_bytes`) and its size, as the
+    /// IMAP source does: an oversized message is never read whole.
+    fn read(&self, path: &std::path::Path) -> std::io::Result<(Vec<u8>, Option<u64>)> {
+        use std::io::Read;
+        let file = std::fs::File::open(path)?;
+        let size = file.metadata()?.len();
+        let mut buf = Vec::new();
+        if size > self.bounds.max_message_bytes {
+            file.take(self.bounds.max_header_bytes)
+                .read_to_end(&mut buf)?;
+            let header =
+                usize::try_from(crate::normalize::header_section_len(&buf)).unwrap_or(buf.len());
+            buf.truncate(header);
+            return Ok((buf, Some(size)));
+        }
+        // A file that grew since the stat is read up to the limit and one
+        // byte more, so it is recognised as oversized when opened.
+        file.take(self.bounds.max_message_bytes.saturating_add(1))
+            .read_to_end(&mut buf)?;
+        Ok((buf, None))
+    }
 }

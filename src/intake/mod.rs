@@ -1,6 +1,7 @@
 //! Where mail comes from: an IMAP mailbox (IDLE, poll fallback) in
 //! production, a Maildir directory for the demo and trials.
 
+mod bounds;
 pub mod imap;
 pub mod maildir;
 
@@ -8,13 +9,20 @@ use std::time::Duration;
 
 use crate::support::shutdown::Shutdown;
 
+pub use bounds::FetchBounds;
+
 use crate::record::SourceRef;
 use crate::support::effect::Effect;
 
 /// A message as fetched, before anything is decided about it.
 pub struct Fetched {
     pub source: SourceRef,
+    /// The whole message; for an oversized one, its header section only.
     pub raw: Vec<u8>,
+    /// The message is over `[limits] max_message_bytes` (its size): it was
+    /// not fetched whole, `raw` holds its header section (at most
+    /// `max_header_bytes`), and it is filed as a stub from those headers.
+    pub oversized: Option<u64>,
 }
 
 /// Why waiting for new mail ended.
@@ -41,6 +49,15 @@ impl Source {
         match self {
             Source::Imap(s) => s.fetch_new(known, max).await,
             Source::Maildir(s) => s.fetch_new(known, max),
+        }
+    }
+
+    /// The last [`Source::fetch_new`] stopped at `[limits]
+    /// max_fetch_batch_bytes` and more messages wait: take them in at once.
+    pub fn more_waiting(&self) -> bool {
+        match self {
+            Source::Imap(s) => s.more_waiting,
+            Source::Maildir(s) => s.more_waiting,
         }
     }
 

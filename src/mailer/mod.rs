@@ -6,6 +6,7 @@
 
 pub mod encrypt;
 pub mod message;
+pub mod message_id;
 pub mod outbox;
 pub mod reporter_key;
 pub mod smtp;

@@ -9,7 +9,7 @@ use sequoia_openpgp::Cert;
 use super::locate::{self, armor_blocks, clean_armor, content_type, encrypted_body_part};
 use super::{Attachment, Opened};
 use crate::config::Limits;
-use crate::openpgp::Keyring;
+use crate::openpgp::{Budget, Keyring};
 
 /// Where a message being walked came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +32,42 @@ pub(super) struct Context<'a> {
     pub payloads: u32,
     /// Plaintext bytes produced so far (bounded by `limits.max_decrypted_bytes`).
     pub decrypted_bytes: u64,
+    /// MIME parts admitted so far, outer and decrypted messages together
+    /// (bounded by `limits.max_mime_parts`).
+    pub mime_parts: u64,
+    /// Session-key tries and time left for the whole message.
+    pub budget: &'a mut Budget,
 }
 
 impl Context<'_> {
+    /// Whether a parsed message, found at `depth`, keeps within the part
+    /// and nesting bounds, counting the parts already admitted; if not, the
+    /// report is malformed and nothing of the message is worked on.
+    /// `what`: "" or "decrypted ", for the reason.
+    pub fn shape_fits(&mut self, m: &Message<'_>, depth: u32, what: &str) -> bool {
+        let shape = super::structure::shape(m);
+        let max_parts = self.limits.max_mime_parts;
+        self.mime_parts = self.mime_parts.saturating_add(shape.parts);
+        if self.mime_parts > u64::from(max_parts) {
+            self.opened.malformed = Some(format!(
+                "{what}message has more than {max_parts} MIME parts"
+            ));
+            return false;
+        }
+        if depth.saturating_add(shape.depth) > self.limits.max_mime_depth {
+            self.opened.malformed = Some(format!(
+                "{what}MIME nesting deeper than {} levels",
+                self.limits.max_mime_depth
+            ));
+            return false;
+        }
+        true
+    }
+
     pub fn walk_message(&mut self, m: &Message<'_>, depth: u32, origin: Origin) {
+        if !self.budget.in_time() {
+            return;
+        }
         if depth > self.limits.max_mime_depth {
             self.opened.malformed = Some(format!(
                 "MIME nesting deeper than {} levels",

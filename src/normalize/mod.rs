@@ -11,17 +11,20 @@
 mod body;
 mod headers;
 mod locate;
+mod oversized;
 mod payload;
 mod signed;
+mod structure;
 
 use mail_parser::MessageParser;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use headers::Headers;
+pub use oversized::open_oversized;
 
 use crate::config::Limits;
-use crate::openpgp::{Keyring, SignatureStatus};
+use crate::openpgp::{Budget, Keyring, SignatureStatus};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Attachment {
@@ -104,19 +107,17 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Opens a raw message. Never fails: what cannot be read is described.
+/// Session-key tries are capped as `limits` say; no deadline.
 pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
-    let mut opened = Opened {
-        headers: Headers::default(),
-        subject: None,
-        encryption: Encryption::None,
-        signature: SignatureStatus::Unsigned,
-        text: String::new(),
-        attachments: Vec::new(),
-        malformed: None,
-        notes: Vec::new(),
-        raw_size: raw.len() as u64,
-        raw_sha256: sha256_hex(raw),
-    };
+    let mut budget = Budget::new(limits.max_key_attempts, limits.max_wildcard_attempts);
+    open_within(keyring, raw, limits, &mut budget)
+}
+
+/// [`open`], spending `budget` (session-key tries, deadline). When the
+/// deadline passes, what is left is not opened: check
+/// [`Budget::over_time`] afterwards.
+pub fn open_within(keyring: &Keyring, raw: &[u8], limits: &Limits, budget: &mut Budget) -> Opened {
+    let mut opened = Opened::blank(raw);
     if raw.len() as u64 > limits.max_message_bytes {
         opened.malformed = Some(format!(
             "message of {} bytes exceeds the limit of {} bytes",
@@ -133,6 +134,15 @@ pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
         ));
         return opened;
     }
+    if let Some(reason) = structure::too_many_parts(raw, limits.max_mime_parts, "") {
+        // The header section alone still says who to answer.
+        if let Some(m) = MessageParser::default().parse_headers(raw) {
+            opened.headers = Headers::read(&m);
+            opened.subject = opened.headers.subject.clone();
+        }
+        opened.malformed = Some(reason);
+        return opened;
+    }
     let Some(message) = MessageParser::default().parse(raw) else {
         opened.malformed = Some("not a parseable e-mail message".into());
         return opened;
@@ -146,9 +156,60 @@ pub fn open(keyring: &Keyring, raw: &[u8], limits: &Limits) -> Opened {
         certs: Vec::new(),
         payloads: 0,
         decrypted_bytes: 0,
+        mime_parts: 0,
+        budget,
     };
-    ctx.walk_message(&message, 0, body::Origin::Outer);
+    if ctx.shape_fits(&message, 0, "") {
+        ctx.walk_message(&message, 0, body::Origin::Outer);
+    }
     opened
+}
+
+/// Opens a stored message: the whole of it, or, for a message intake found
+/// over the size limit (`oversized`: its size), the stub from its headers.
+pub fn open_stored(
+    keyring: &Keyring,
+    raw: &[u8],
+    oversized: Option<u64>,
+    limits: &Limits,
+    budget: &mut Budget,
+) -> Opened {
+    match oversized {
+        Some(size) => open_oversized(raw, size, limits),
+        None => open_within(keyring, raw, limits, budget),
+    }
+}
+
+/// A stub of a message that is not to be opened: its size and hash, and
+/// its outer headers when the header section is within the limit (for the
+/// reply address). No body part is looked at, nothing is decrypted, and the
+/// subject is left out (it may be that of encrypted mail).
+pub fn headers_only(raw: &[u8], limits: &Limits) -> Opened {
+    let mut opened = Opened::blank(raw);
+    if header_section_len(raw) <= limits.max_header_bytes {
+        if let Some(message) = MessageParser::default().parse_headers(raw) {
+            opened.headers = Headers::read(&message);
+        }
+    }
+    opened
+}
+
+impl Opened {
+    /// Nothing read yet: size and hash of `raw`.
+    fn blank(raw: &[u8]) -> Opened {
+        Opened {
+            headers: Headers::default(),
+            subject: None,
+            encryption: Encryption::None,
+            signature: SignatureStatus::Unsigned,
+            text: String::new(),
+            attachments: Vec::new(),
+            malformed: None,
+            notes: Vec::new(),
+            raw_size: raw.len() as u64,
+            raw_sha256: sha256_hex(raw),
+        }
+    }
 }
 
 /// Length of the header section: up to the first empty line, or all of it.

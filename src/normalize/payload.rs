@@ -34,10 +34,19 @@ impl Context<'_> {
             ));
             return;
         }
+        if let Some(reason) =
+            super::structure::too_many_parts(plain, self.limits.max_mime_parts, "decrypted ")
+        {
+            self.opened.malformed = Some(reason);
+            return;
+        }
         let Some(inner) = MessageParser::default().parse(plain) else {
             self.push_text(&String::from_utf8_lossy(plain));
             return;
         };
+        if !self.shape_fits(&inner, depth + 1, "decrypted ") {
+            return;
+        }
         // Protected headers (draft-autocrypt-lamps-protected-headers): the
         // inner Subject replaces the outer one, which is often "...". It sits
         // on the root of the decrypted entity, or on the signed part of a
@@ -54,6 +63,10 @@ impl Context<'_> {
     /// encryption and signature facts. Bounded by the payload count and the
     /// plaintext budget of the whole message.
     pub(super) fn decrypt(&mut self, ciphertext: &[u8], format: &str) -> Option<Vec<u8>> {
+        if !self.budget.in_time() {
+            self.note(self.budget.over_time_reason());
+            return None;
+        }
         if self.payloads >= self.limits.max_payloads {
             self.note(format!(
                 "more than {} encrypted parts: the rest were not opened",
@@ -62,11 +75,11 @@ impl Context<'_> {
             return None;
         }
         self.payloads += 1;
-        let budget = self
+        let room = self
             .limits
             .max_decrypted_bytes
             .saturating_sub(self.decrypted_bytes);
-        match openpgp::decrypt(self.keyring, ciphertext, &self.certs, budget) {
+        match openpgp::decrypt_within(self.keyring, ciphertext, &self.certs, room, self.budget) {
             Ok(d) => {
                 self.decrypted_bytes = self
                     .decrypted_bytes
@@ -77,9 +90,13 @@ impl Context<'_> {
                     let inner = super::signed::certs_in_mime(&d.plaintext);
                     if !inner.is_empty() {
                         self.certs.extend(inner);
-                        if let Ok(again) =
-                            openpgp::decrypt(self.keyring, ciphertext, &self.certs, budget)
-                        {
+                        if let Ok(again) = openpgp::decrypt_within(
+                            self.keyring,
+                            ciphertext,
+                            &self.certs,
+                            room,
+                            self.budget,
+                        ) {
                             signature = again.signature;
                         }
                     }

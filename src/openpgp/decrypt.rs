@@ -1,6 +1,7 @@
 //! Decrypts one OpenPGP message with the team's keys, recording which keys it
 //! was encrypted to and what its signatures say. Output is bounded: a
-//! compression bomb stops at `max_output` bytes.
+//! compression bomb stops at `max_output` bytes; private-key operations and
+//! time are bounded by a [`Budget`] shared by all parts of one mail.
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -18,7 +19,9 @@ use openpgp::KeyHandle;
 use sequoia_openpgp as openpgp;
 use serde::{Deserialize, Serialize};
 
+use super::budget::Budget;
 use super::keyring::Keyring;
+use super::unlock::DecryptionKey;
 
 /// What the signatures inside an encrypted message said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +64,8 @@ struct Trace {
     password_only: bool,
     /// Every key and password was tried and none fitted.
     no_key: bool,
+    /// Tries stopped at a cap or the deadline (the reason, safe to show).
+    gave_up: Option<String>,
     signature: Option<SignatureStatus>,
 }
 
@@ -68,6 +73,7 @@ struct Helper<'a> {
     keyring: &'a Keyring,
     extra_certs: &'a [Cert],
     trace: Rc<RefCell<Trace>>,
+    budget: &'a mut Budget,
 }
 
 impl VerificationHelper for Helper<'_> {
@@ -138,26 +144,8 @@ impl DecryptionHelper for Helper<'_> {
                 .collect();
             trace.password_only = pkesks.is_empty() && !skesks.is_empty();
         }
-        let keys = self.keyring.decryption_keys();
-        // First the PKESKs addressed to one of our keys, then wildcard
-        // (hidden-recipient) PKESKs against every key: a wildcard costs one
-        // private-key operation per key, so it comes last.
-        for pkesk in pkesks {
-            let Some(recipient) = pkesk.recipient() else {
-                continue;
-            };
-            for key in keys.iter().filter(|k| recipient.aliases(k.key_handle())) {
-                if self.try_key(pkesk, key, sym_algo, decrypt) {
-                    return Ok(None);
-                }
-            }
-        }
-        for pkesk in pkesks.iter().filter(|p| p.recipient().is_none()) {
-            for key in &keys {
-                if self.try_key(pkesk, key, sym_algo, decrypt) {
-                    return Ok(None);
-                }
-            }
+        if self.try_pkesks(pkesks, sym_algo, decrypt) {
+            return Ok(None);
         }
         for skesk in skesks {
             for password in self.keyring.passwords() {
@@ -170,7 +158,10 @@ impl DecryptionHelper for Helper<'_> {
                 }
             }
         }
-        self.trace.borrow_mut().no_key = true;
+        let mut trace = self.trace.borrow_mut();
+        if trace.gave_up.is_none() {
+            trace.no_key = true;
+        }
         Err(anyhow::anyhow!(
             "no configured secret key can decrypt this message"
         ))
@@ -178,20 +169,79 @@ impl DecryptionHelper for Helper<'_> {
 }
 
 impl Helper<'_> {
-    fn try_key(
-        &self,
-        pkesk: &PKESK,
-        key: &openpgp::packet::Key<
-            openpgp::packet::key::SecretParts,
-            openpgp::packet::key::UnspecifiedRole,
-        >,
+    /// First the PKESKs addressed to one of our keys, then wildcard
+    /// (hidden-recipient) PKESKs against every key: a wildcard costs one
+    /// private-key operation per key, so it comes last. Both within the
+    /// budget's caps and deadline; when they stop the tries, the reason is
+    /// kept for the report.
+    fn try_pkesks(
+        &mut self,
+        pkesks: &[PKESK],
         sym_algo: Option<SymmetricAlgorithm>,
         decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
     ) -> bool {
-        let Some(mut pair) = self.keyring.keypair(key) else {
-            return false;
-        };
-        match pkesk.decrypt(&mut pair, sym_algo) {
+        let keyring = self.keyring;
+        let keys = keyring.decryptors();
+        for pkesk in pkesks.iter().filter(|p| p.recipient().is_some()) {
+            for key in keys.iter().filter(|k| k.is_recipient_of(pkesk)) {
+                if !self.budget.in_time() {
+                    return self.give_up(self.budget.over_time_reason());
+                }
+                if !self.budget.may_try_key(key.fingerprint()) {
+                    if self.trace.borrow().gave_up.is_none() {
+                        let addressed = pkesks.iter().filter(|p| key.is_recipient_of(p)).count();
+                        let max = self.budget.max_key_attempts();
+                        self.give_up(format!(
+                            "{addressed} session-key packets are addressed to our key {}; gave up after {max} failed tries (limits.max_key_attempts)",
+                            key.fingerprint().to_hex()
+                        ));
+                    }
+                    continue;
+                }
+                if self.try_key(pkesk, key, sym_algo, decrypt) {
+                    return true;
+                }
+                self.budget.key_failed(key.fingerprint());
+            }
+        }
+        let wildcards: Vec<&PKESK> = pkesks.iter().filter(|p| p.recipient().is_none()).collect();
+        for pkesk in &wildcards {
+            if !self.budget.take_wildcard() {
+                let max = self.budget.max_wildcard_attempts();
+                return self.give_up(format!(
+                    "{} anonymous-recipient session-key packets; gave up after {max} (limits.max_wildcard_attempts)",
+                    wildcards.len()
+                ));
+            }
+            for key in keys {
+                if !self.budget.in_time() {
+                    return self.give_up(self.budget.over_time_reason());
+                }
+                if self.try_key(pkesk, key, sym_algo, decrypt) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Records why the tries stopped (the first reason wins); always false.
+    fn give_up(&self, reason: String) -> bool {
+        let mut trace = self.trace.borrow_mut();
+        if trace.gave_up.is_none() {
+            trace.gave_up = Some(reason);
+        }
+        false
+    }
+
+    fn try_key(
+        &self,
+        pkesk: &PKESK,
+        key: &DecryptionKey,
+        sym_algo: Option<SymmetricAlgorithm>,
+        decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
+    ) -> bool {
+        match key.decrypt(pkesk, sym_algo) {
             Some((algo, sk)) if decrypt(algo, &sk) => {
                 self.trace.borrow_mut().key_used = Some(key.fingerprint().to_hex());
                 true
@@ -204,21 +254,39 @@ impl Helper<'_> {
 /// Decrypts `ciphertext` (binary or ASCII-armoured). `extra_certs` are
 /// certificates at hand for signature checks (attached keys, Autocrypt).
 /// Session-key packets with non-canonical MPIs, which GnuPG accepts, are
-/// re-encoded and tried again (see [`super::repair`]).
+/// re-encoded and tried again (see [`super::repair`]). Within the default
+/// [`Budget`]; [`decrypt_within`] shares one between the parts of a mail.
 pub fn decrypt(
     keyring: &Keyring,
     ciphertext: &[u8],
     extra_certs: &[Cert],
     max_output: u64,
 ) -> Result<Decrypted, Undecryptable> {
-    match decrypt_once(keyring, ciphertext, extra_certs, max_output) {
+    decrypt_within(
+        keyring,
+        ciphertext,
+        extra_certs,
+        max_output,
+        &mut Budget::default(),
+    )
+}
+
+/// [`decrypt`], spending `budget`.
+pub fn decrypt_within(
+    keyring: &Keyring,
+    ciphertext: &[u8],
+    extra_certs: &[Cert],
+    max_output: u64,
+    budget: &mut Budget,
+) -> Result<Decrypted, Undecryptable> {
+    match decrypt_once(keyring, ciphertext, extra_certs, max_output, budget) {
         // A bad MPI shows as "Malformed MPI" or, when its bit count overruns
         // the packet, as an early end of data: both before any session key.
         Err(e) if e.reason.starts_with("malformed OpenPGP data") => {
             let Some(fixed) = super::repair::repair_pkesk_mpis(ciphertext) else {
                 return Err(e);
             };
-            let mut d = decrypt_once(keyring, &fixed, extra_certs, max_output)?;
+            let mut d = decrypt_once(keyring, &fixed, extra_certs, max_output, budget)?;
             d.notes.push(
                 "the session-key packet had a non-canonical MPI (accepted as GnuPG does)".into(),
             );
@@ -233,12 +301,14 @@ fn decrypt_once(
     ciphertext: &[u8],
     extra_certs: &[Cert],
     max_output: u64,
+    budget: &mut Budget,
 ) -> Result<Decrypted, Undecryptable> {
     let trace = Rc::new(RefCell::new(Trace::default()));
     let helper = Helper {
         keyring,
         extra_certs,
         trace: trace.clone(),
+        budget,
     };
     let fail = |reason: String, trace: &Rc<RefCell<Trace>>| Undecryptable {
         reason,
@@ -292,7 +362,9 @@ fn decrypt_once(
 /// A reason a coordinator can act on, from what the helper saw and the error.
 fn failure_reason(t: &Trace, e: &anyhow::Error) -> String {
     let detail = format!("{e:#}");
-    if t.password_only && t.key_used.is_none() {
+    if let (Some(reason), None) = (&t.gave_up, &t.key_used) {
+        reason.clone()
+    } else if t.password_only && t.key_used.is_none() {
         "encrypted with a password, not to a public key".to_string()
     } else if t.no_key {
         "not encrypted to any of our keys".to_string()

@@ -2,6 +2,10 @@
 //! all are tried. With `legacy_decrypt_only`, keys whose bindings use SHA-1 or
 //! whose subkeys expired are still used to *decrypt* (never to sign), because
 //! reporters keep encrypting to the key that is published, however old.
+//!
+//! The keys that decrypt are unlocked once, when the keyring is built
+//! ([`super::unlock`]); [`Keyring::load`] (the daemon, `check`, a reload)
+//! refuses a key that cannot be unlocked instead of failing per message.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +18,7 @@ use openpgp::policy::{HashAlgoSecurity, StandardPolicy};
 use openpgp::types::{HashAlgorithm, SymmetricAlgorithm};
 use sequoia_openpgp as openpgp;
 
+use super::unlock::{unlock, DecryptionKey, Locked};
 use crate::config::OpenPgpSettings;
 use crate::support::secret::Secret;
 
@@ -25,6 +30,8 @@ pub enum KeyringError {
     NoSecret { path: PathBuf },
     #[error("no secret key is configured")]
     Empty,
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Locked(Vec<Locked>),
 }
 
 pub struct Keyring {
@@ -39,6 +46,10 @@ pub struct Keyring {
     /// Certificates trusted for signature checks (the configured
     /// verification keyring), in addition to those found in each message.
     verifiers: Vec<Cert>,
+    /// The keys that decrypt, unlocked, in the order they are tried.
+    decryptors: Vec<DecryptionKey>,
+    /// Keys that would decrypt but could not be unlocked.
+    locked: Vec<Locked>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -84,6 +95,8 @@ fn key_files(path: &Path) -> Result<Vec<PathBuf>, KeyringError> {
 }
 
 impl Keyring {
+    /// The configured keys, every decryption key unlocked: a key that cannot
+    /// be (no or wrong passphrase) is an error here, at start or reload.
     pub fn load(settings: &OpenPgpSettings) -> Result<Keyring, KeyringError> {
         let mut certs = Vec::new();
         for path in &settings.secret_keys {
@@ -96,13 +109,20 @@ impl Keyring {
                 }
             }
         }
-        Self::from_certs(
+        let keyring = Self::from_certs(
             certs,
             settings.passphrase.clone(),
             settings.legacy_decrypt_only,
-        )
+        )?;
+        if !keyring.locked.is_empty() {
+            return Err(KeyringError::Locked(keyring.locked));
+        }
+        Ok(keyring)
     }
 
+    /// A keyring of `certs`. Keys that cannot be unlocked with `passphrase`
+    /// are left out of decryption and listed by [`Keyring::locked`] (a
+    /// test keyring may hold keys with other passphrases).
     pub fn from_certs(
         certs: Vec<Cert>,
         passphrase: Option<Secret<String>>,
@@ -111,14 +131,39 @@ impl Keyring {
         if certs.is_empty() {
             return Err(KeyringError::Empty);
         }
+        let policy = decryption_policy(legacy);
+        let mut decryptors = Vec::new();
+        let mut locked = Vec::new();
+        for (key, required) in decryption_keys(&certs, &policy, legacy) {
+            match unlock(&key, passphrase.as_ref()) {
+                Ok(d) => decryptors.push(d),
+                Err(l) if required => locked.push(l),
+                // A legacy extra (a certification key, a subkey outside the
+                // policy, an offline primary exported as a stub) that cannot
+                // be unlocked was never going to decrypt: skipped.
+                Err(_) => {}
+            }
+        }
         Ok(Keyring {
             certs,
             passphrase,
             legacy,
-            policy: decryption_policy(legacy),
+            policy,
             passwords: Vec::new(),
             verifiers: Vec::new(),
+            decryptors,
+            locked,
         })
+    }
+
+    /// Keys that would decrypt but could not be unlocked.
+    pub fn locked(&self) -> &[Locked] {
+        &self.locked
+    }
+
+    /// The unlocked decryption keys, in the order they are tried.
+    pub(crate) fn decryptors(&self) -> &[DecryptionKey] {
+        &self.decryptors
     }
 
     /// Adds passwords to try on password-encrypted (SKESK) messages.
@@ -166,41 +211,8 @@ impl Keyring {
             .unwrap_or_default()
     }
 
-    /// Secret keys that may decrypt, in the order they are tried: keys valid
-    /// for encryption under the standard policy first, then (legacy mode) every
-    /// other secret key of our certs.
-    pub(crate) fn decryption_keys(&self) -> Vec<Key<SecretParts, UnspecifiedRole>> {
-        let mut keys: Vec<Key<SecretParts, UnspecifiedRole>> = Vec::new();
-        for cert in &self.certs {
-            if let Ok(valid) = cert.with_policy(&self.policy, None) {
-                for ka in valid
-                    .keys()
-                    .supported()
-                    .secret()
-                    .for_transport_encryption()
-                    .for_storage_encryption()
-                {
-                    keys.push(ka.key().clone().role_into_unspecified());
-                }
-            }
-        }
-        if self.legacy {
-            for cert in &self.certs {
-                for ka in cert.keys().secret() {
-                    let k = ka.key().clone().role_into_unspecified();
-                    if !keys
-                        .iter()
-                        .any(|have| have.fingerprint() == k.fingerprint())
-                    {
-                        keys.push(k);
-                    }
-                }
-            }
-        }
-        keys
-    }
-
-    /// Unlocks a secret key with the configured passphrase if it is protected.
+    /// Unlocks a secret key with the configured passphrase if it is
+    /// protected (for signing; decryption keys are unlocked once, at build).
     pub(crate) fn keypair(&self, key: &Key<SecretParts, UnspecifiedRole>) -> Option<KeyPair> {
         let key = if key.secret().is_encrypted() {
             let pass = self.passphrase.as_ref()?;
@@ -224,6 +236,44 @@ impl Keyring {
             .chain(extra.iter().cloned())
             .collect()
     }
+}
+
+/// Secret keys that may decrypt, in the order they are tried: keys valid
+/// for encryption under the standard policy first (required: they must
+/// unlock), then (legacy mode) every other secret key of our certs.
+fn decryption_keys(
+    certs: &[Cert],
+    policy: &StandardPolicy<'static>,
+    legacy: bool,
+) -> Vec<(Key<SecretParts, UnspecifiedRole>, bool)> {
+    let mut keys: Vec<(Key<SecretParts, UnspecifiedRole>, bool)> = Vec::new();
+    for cert in certs {
+        if let Ok(valid) = cert.with_policy(policy, None) {
+            for ka in valid
+                .keys()
+                .supported()
+                .secret()
+                .for_transport_encryption()
+                .for_storage_encryption()
+            {
+                keys.push((ka.key().clone().role_into_unspecified(), true));
+            }
+        }
+    }
+    if legacy {
+        for cert in certs {
+            for ka in cert.keys().secret() {
+                let k = ka.key().clone().role_into_unspecified();
+                if !keys
+                    .iter()
+                    .any(|(have, _)| have.fingerprint() == k.fingerprint())
+                {
+                    keys.push((k, false));
+                }
+            }
+        }
+    }
+    keys
 }
 
 /// The standard policy; with `legacy`, it also accepts SHA-1 where only

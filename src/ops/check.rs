@@ -60,6 +60,7 @@ fn sample_record(kind: Kind) -> Record {
         disclose_by: now + chrono::Duration::days(90),
         related_note: None,
         watch: Default::default(),
+        opening: Default::default(),
     }
 }
 
@@ -147,7 +148,11 @@ fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut 
             report.config.push(e.to_string());
             failed = true;
         }
-        if let Err(e) = composer.ack(&rec, "reporter@example.org") {
+        if let Err(e) = composer.ack(
+            &rec,
+            "reporter@example.org",
+            &crate::mailer::message_id::MessageIds::derive(b"check"),
+        ) {
             report.config.push(format!("acknowledgement: {e}"));
             failed = true;
         }

@@ -87,6 +87,22 @@ pub fn init() {
     }
 }
 
+/// Replaces the default panic message (which prints the panic's payload, and
+/// a parser's payload can quote the mail it choked on) with one that names
+/// only the thread and the source location. The pipeline logs a panic while
+/// opening a message by tracking ID ([`crate::pipeline`]).
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_else(|| "unknown".into());
+        let thread = std::thread::current();
+        let thread = thread.name().unwrap_or("unnamed");
+        tracing::error!(thread, location = %location, "a thread panicked (payload not logged)");
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::mailer::Mailer;
 use crate::record::{Kind, Record, State};
 use crate::support::effect::EffectError;
+use crate::tracker::privacy::Standing;
 use crate::tracker::Tracker;
 
 /// Upper bounds (seconds) of the time-to-acknowledgement histogram: from
@@ -33,17 +34,21 @@ const ACK_BUCKETS: [f64; 10] = [
 ];
 
 /// The decryption-failure reasons we count; anything else is "other".
-const DECRYPT_REASONS: [&str; 7] = [
+const DECRYPT_REASONS: [&str; 8] = [
     "password_only",
     "not_our_key",
     "malformed_openpgp",
     "failed_part_way",
     "too_large",
     "truncated",
+    "attempt_cap",
     "other",
 ];
 
 const CLASSES: [&str; 2] = ["transient", "permanent"];
+
+/// Why an opening of a message failed (`pipeline::opening`).
+const OPEN_FAILURES: [&str; 3] = ["panic", "budget", "crash"];
 
 static GLOBAL: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
@@ -101,6 +106,7 @@ struct Inner {
     classified: BTreeMap<String, u64>,
     decrypt_failures: BTreeMap<&'static str, u64>,
     malformed: u64,
+    open_failures: BTreeMap<&'static str, u64>,
     tracker_errors: BTreeMap<&'static str, u64>,
     mailer_errors: BTreeMap<&'static str, u64>,
     imap_reconnects: u64,
@@ -108,6 +114,8 @@ struct Inner {
     ack_count: u64,
     ack_sum: f64,
     acks_late: u64,
+    /// The tracking repository's last privacy verdict.
+    privacy: Option<Standing>,
 }
 
 /// The kind's name as the record stores it (`new`, `follow_up`, …): the
@@ -134,6 +142,8 @@ pub fn decrypt_reason(reason: &str) -> &'static str {
         "too_large"
     } else if r.contains("truncated") {
         "truncated"
+    } else if r.contains("gave up after") || r.contains("past its budget") {
+        "attempt_cap"
     } else {
         "other"
     }
@@ -165,6 +175,7 @@ impl Metrics {
                 classified: BTreeMap::new(),
                 decrypt_failures: BTreeMap::new(),
                 malformed: 0,
+                open_failures: BTreeMap::new(),
                 tracker_errors: BTreeMap::new(),
                 mailer_errors: BTreeMap::new(),
                 imap_reconnects: 0,
@@ -172,6 +183,7 @@ impl Metrics {
                 ack_count: 0,
                 ack_sum: 0.0,
                 acks_late: 0,
+                privacy: None,
             }),
         }
     }
@@ -181,13 +193,16 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Names the configured tracker and mailer (labels of their error counters).
+    /// Names the configured tracker and mailer (labels of their error
+    /// counters) and takes the tracker's privacy verdict (at start and
+    /// after a reload swapped the tracker).
     pub fn configure(&self, tracker: &Tracker, mailer: &Mailer) {
         let mut m = self.lock();
         m.tracker = match tracker {
             Tracker::Github(_) => "github",
             Tracker::Directory(_) => "directory",
         };
+        m.privacy = Some(tracker.privacy());
         m.mailer = match mailer {
             Mailer::Smtp(_) => "smtp",
             Mailer::Outbox(_) => "outbox",
@@ -262,6 +277,26 @@ impl Metrics {
         }
     }
 
+    /// An opening of a message failed: `reason` is one of "panic",
+    /// "budget", "crash" (anything else counts as "panic").
+    pub fn open_failed(&self, reason: &'static str) {
+        let reason = OPEN_FAILURES
+            .into_iter()
+            .find(|r| *r == reason)
+            .unwrap_or("panic");
+        *self.lock().open_failures.entry(reason).or_default() += 1;
+    }
+
+    /// The tracker's privacy verdict changed or was confirmed.
+    pub fn tracker_privacy(&self, standing: &Standing) {
+        self.lock().privacy = Some(standing.clone());
+    }
+
+    /// The last privacy verdict, for `/healthz` and `secintake status`.
+    pub fn tracker_standing(&self) -> Option<Standing> {
+        self.lock().privacy.clone()
+    }
+
     pub fn tracker_error(&self, e: &EffectError) {
         *self.lock().tracker_errors.entry(class(e)).or_default() += 1;
     }
@@ -313,6 +348,10 @@ mod tests {
             decrypt_reason("not encrypted to any of our keys (no key)"),
             "not_our_key"
         );
+        assert_eq!(
+            decrypt_reason("10001 session-key packets are addressed to our key X; gave up after 3 failed tries"),
+            "attempt_cap"
+        );
         assert_eq!(decrypt_reason("something new"), "other");
     }
 
@@ -358,6 +397,7 @@ mod tests {
             reason: "undecryptable: not encrypted to any of our keys".into(),
         });
         m.tracker_error(&EffectError::Transient("x".into()));
+        m.open_failed("budget");
         let text = m.render();
         let mut typed = std::collections::BTreeSet::new();
         for line in text.lines() {
@@ -382,6 +422,8 @@ mod tests {
             );
         }
         assert!(text.contains("secintake_decrypt_failures_total{reason=\"not_our_key\"} 1\n"));
+        assert!(text.contains("secintake_open_failures_total{reason=\"budget\"} 1\n"));
+        assert!(text.contains("secintake_open_failures_total{reason=\"panic\"} 0\n"));
         assert!(text
             .contains("secintake_tracker_errors_total{tracker=\"none\",class=\"transient\"} 1\n"));
     }

@@ -4,7 +4,9 @@
 //! snapshot names the daemon (pid, phase, last pass), so `status` knows
 //! whether to trust it or to read the store itself. Overdue flags are
 //! recomputed when the snapshot is read, so an idle daemon's snapshot does
-//! not hide a deadline that passed since.
+//! not hide a deadline that passed since. While the tracking repository is
+//! not known to be private, the daemon line says that filing stopped and
+//! why, and every record that waits to be filed says it waits.
 
 use std::path::Path;
 
@@ -12,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::record::{Ack, Kind, Record, State};
+use crate::tracker::privacy::Standing;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
@@ -61,6 +64,10 @@ pub struct DaemonInfo {
     pub passes: u64,
     /// The metrics endpoint's bound address, when one is configured.
     pub metrics_listen: Option<String>,
+    /// The tracking repository's last privacy verdict; filing waits while
+    /// it is not private.
+    #[serde(default)]
+    pub tracker: Option<Standing>,
 }
 
 impl DaemonInfo {
@@ -73,6 +80,7 @@ impl DaemonInfo {
             last_pass_at: None,
             passes: 0,
             metrics_listen,
+            tracker: None,
         }
     }
 
@@ -116,6 +124,18 @@ fn overdue(
     overdue
 }
 
+fn ack_text(ack: &Ack) -> String {
+    match ack {
+        Ack::Pending => "pending".into(),
+        Ack::Sent { at, .. } => format!("sent {}", at.format("%Y-%m-%d %H:%M")),
+        Ack::Suppressed { reason } => format!("not sent: {reason}"),
+        Ack::Sending { since, .. } => format!(
+            "send started {}, outcome being confirmed",
+            since.format("%Y-%m-%d %H:%M")
+        ),
+    }
+}
+
 pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
     let kind = match &r.kind {
         None => "unclassified".into(),
@@ -125,16 +145,17 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
         Some(Kind::Duplicate { of }) => format!("duplicate of {of}"),
         Some(Kind::Automatic { reason }) => format!("automatic ({reason})"),
         Some(Kind::Resubmitted { of }) => format!("resubmission of {of}"),
+        Some(Kind::Related { of, reason }) if crate::classify::is_claimed_follow_up(reason) => {
+            format!("new, claims to follow up {of}")
+        }
         Some(Kind::Related { of, .. }) => format!("new, possibly related to {of}"),
     };
-    let ack = match &r.ack {
-        Ack::Pending => "pending".into(),
-        Ack::Sent { at, .. } => format!("sent {}", at.format("%Y-%m-%d %H:%M")),
-        Ack::Suppressed { reason } => format!("not sent: {reason}"),
-        Ack::Sending { since, .. } => format!(
-            "send started {}, outcome being confirmed",
-            since.format("%Y-%m-%d %H:%M")
+    let ack = match (&r.ack, r.watch.ack_postponed_until) {
+        (Ack::Pending, Some(until)) => format!(
+            "postponed until {} (global rate cap)",
+            until.format("%Y-%m-%d %H:%M:%S")
         ),
+        (ack, _) => ack_text(ack),
     };
     let ack_pending = matches!(r.ack, Ack::Pending);
     let owns_issue = r.kind.as_ref().is_some_and(Kind::owns_issue);
@@ -148,6 +169,17 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
         alerts.push(format!(
             "ALERT: acknowledgement unsent near its deadline (alerted {})",
             stamp(t)
+        ));
+    }
+    if let (Ack::Pending, Some(since), Some(until)) = (
+        &r.ack,
+        r.watch.ack_postponed_at,
+        r.watch.ack_postponed_until,
+    ) {
+        alerts.push(format!(
+            "ALERT: acknowledgement postponed by the global rate cap since {}, until {}",
+            stamp(since),
+            stamp(until)
         ));
     }
     if let Some(e) = &r.watch.last_error {
@@ -205,10 +237,25 @@ pub fn refresh(mut snap: Snapshot, now: DateTime<Utc>) -> Snapshot {
     snap
 }
 
-/// Writes `status.json` atomically; failures are logged, never fatal.
+/// What a record waiting to be filed shows while filing is stopped.
+pub const FILING_HELD: &str =
+    "waiting: filing stopped, the tracking repository is not known to be private";
+
+/// Writes `status.json` atomically; failures are logged, never fatal. The
+/// tracker's privacy verdict comes from the process-wide registry
+/// ([`crate::ops::metrics::Metrics::tracker_standing`]).
 pub fn publish(state_dir: &Path, records: &[Record], daemon: &DaemonInfo) {
     let mut snap = snapshot(records);
-    snap.daemon = Some(daemon.clone());
+    let mut daemon = daemon.clone();
+    daemon.tracker = crate::ops::metrics::global().tracker_standing();
+    if daemon.tracker.as_ref().is_some_and(|t| !t.is_private()) {
+        for (row, r) in snap.records.iter_mut().zip(records) {
+            if r.state != State::Archived && !r.filing_done() {
+                row.alerts.push(FILING_HELD.into());
+            }
+        }
+    }
+    snap.daemon = Some(daemon);
     let path = state_dir.join("status.json");
     let tmp = state_dir.join(".status.json.tmp");
     let result = serde_json::to_vec_pretty(&snap)
@@ -240,8 +287,22 @@ pub fn daemon_line(snap: &Snapshot) -> String {
         (Phase::Stopping, true) => "stopping",
         (Phase::Running, true) => "running",
     };
+    let tracker = match &d.tracker {
+        Some(t) if t.is_private() => format!(
+            "tracker: {} (checked {})\n",
+            t.describe(),
+            when(t.checked_at)
+        ),
+        Some(t) => format!(
+            "tracker: ALERT: {} (since {}, last checked {})\n",
+            t.describe(),
+            when(Some(t.since)),
+            when(t.checked_at)
+        ),
+        None => String::new(),
+    };
     format!(
-        "daemon: {phase}, pid {}, version {}, started {}, {} pass(es), last pass {}{}\n",
+        "daemon: {phase}, pid {}, version {}, started {}, {} pass(es), last pass {}{}\n{tracker}",
         d.pid,
         d.version,
         when(Some(d.started_at)),

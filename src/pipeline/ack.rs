@@ -12,6 +12,15 @@
 //!    for both recipients or for neither, so the copy arriving in the watched
 //!    mailbox — taken in like any mail, indexed by its Message-ID and
 //!    classified as our own — proves the acknowledgement was accepted.
+//!    Only our own copy counts: a message in the watched mailbox with the
+//!    intent's exact Message-ID, whose keyed part verifies
+//!    ([`crate::mailer::message_id`]), classified as a copy of our own message (so
+//!    `From:` one of our addresses), taken in after the intent was written.
+//!    A forged copy (a guessed or old-format Message-ID, another sender, or
+//!    mail that was there before we started sending) proves nothing, and
+//!    without `sent_copy` no copy is looked for at all. An intent written
+//!    before Message-IDs were keyed is never confirmed by a copy: it is
+//!    sent again after `sent_copy_wait`.
 //! 3. On resume, an intent whose copy has arrived becomes `Sent`. Without a
 //!    copy, we wait `sent_copy_wait` after the intent for it, then conclude it
 //!    did not go out and send again with the same Message-ID.
@@ -22,29 +31,138 @@
 //! An SMTP error (a 4xx/5xx reply, a refused or dropped connection) is taken
 //! as "not sent": the one ambiguous error, a connection lost after the final
 //! `.` before the reply, is accepted as a possible duplicate.
+//!
+//! Before a first attempt, the rate caps ([`crate::pipeline::ratecap`]) are asked:
+//! over the per-address cap the acknowledgement is suppressed; over the
+//! global cap it is postponed until the window has room (an alert logged
+//! once, `status` and the `secintake_acks_postponed` metrics show it) and
+//! still counts toward the response-deadline alert.
 
-use chrono::Utc;
+use std::ops::ControlFlow;
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use super::{record_failure, record_success, Pipeline};
+use crate::classify::OWN_COPY;
 use crate::mailer::encrypt::Protection;
+use crate::mailer::message_id::{MessageIds, Ours};
 use crate::normalize::Opened;
+use crate::openpgp::SignatureStatus;
 use crate::ops::failpoint;
+use crate::pipeline::ratecap::Verdict;
 use crate::record::{Ack, Kind, Record};
 use crate::store::StoreError;
 use crate::support::effect::EffectError;
 
+/// What came back of an acknowledgement being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SentCopy {
+    /// Nothing that could be our copy.
+    None,
+    /// A message with its Message-ID, taken in (at this time) after the
+    /// intent, not yet classified: perhaps our copy.
+    Unclassified(DateTime<Utc>),
+    /// Our own copy: the acknowledgement went out.
+    Arrived,
+}
+
 impl Pipeline {
-    /// Whether our copy of a message with this Message-ID has come back.
-    fn copy_arrived(&self, rec: &Record, message_id: &str) -> Result<bool, StoreError> {
-        // The index holds Message-IDs as parsed: without angle brackets.
+    /// Our Message-IDs, keyed by the installation's secret.
+    pub(super) fn message_ids(&self) -> Result<MessageIds, StoreError> {
+        Ok(MessageIds::derive(&self.store.similarity_key()?))
+    }
+
+    /// Whether our own copy of the message with this Message-ID, sent by
+    /// the intent written at `since`, has come back (see the module doc).
+    fn copy_arrived(
+        &self,
+        rec: &Record,
+        message_id: &str,
+        since: DateTime<Utc>,
+        ids: &MessageIds,
+    ) -> Result<SentCopy, StoreError> {
+        if !self.settings.ack.sent_copy {
+            return Ok(SentCopy::None);
+        }
+        let prefix = &self.settings.instance.tracking_prefix;
+        if ids.read(message_id, prefix) != Some(Ours::Keyed(rec.tracking_id.clone())) {
+            return Ok(SentCopy::None);
+        }
+        // Records hold Message-IDs as parsed: without angle brackets.
         let bare = message_id
             .trim()
             .trim_start_matches('<')
             .trim_end_matches('>');
-        Ok(self
-            .store
-            .by_message_id(bare)?
-            .is_some_and(|t| t != rec.tracking_id))
+        let mut found = SentCopy::None;
+        self.store.scan(&mut |r| {
+            if r.tracking_id == rec.tracking_id
+                || r.facts.message_id.as_deref() != Some(bare)
+                || r.received_at < since
+            {
+                return ControlFlow::Continue(());
+            }
+            match &r.kind {
+                Some(Kind::Automatic { reason }) if reason == OWN_COPY => {
+                    found = SentCopy::Arrived;
+                    return ControlFlow::Break(());
+                }
+                None => found = SentCopy::Unclassified(r.received_at),
+                Some(_) => {}
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok(found)
+    }
+
+    /// The address an acknowledgement of `opened` goes to: one the message
+    /// proves ([`crate::classify::reporter_address`]).
+    pub(super) fn ack_address(&self, rec: &Record, opened: &Opened) -> Option<String> {
+        let own = &self.settings.instance.addresses;
+        let chosen = crate::classify::reporter_address::ack_address(opened, own, |address| {
+            self.signed_by_directory_key(opened, address)
+        });
+        if opened.headers.reply_to.is_some() && chosen != opened.headers.reply_to {
+            tracing::info!(tracking_id = %rec.tracking_id, "Reply-To not proven by the message: the acknowledgement goes to the From address");
+        }
+        chosen
+    }
+
+    /// Whether the message's valid signature is by a key in the reporter-key
+    /// directory with a user ID for `address`.
+    fn signed_by_directory_key(&self, opened: &Opened, address: &str) -> bool {
+        let SignatureStatus::Valid { signer } = &opened.signature else {
+            return false;
+        };
+        let Some(dir) = self.settings.ack.reporter_keys.as_deref() else {
+            return false;
+        };
+        crate::mailer::reporter_key::find(None, None, Some(dir), address)
+            .is_some_and(|(cert, _)| cert.fingerprint().to_hex().eq_ignore_ascii_case(signer))
+    }
+
+    /// Holds the acknowledgement back until `until` (global rate cap),
+    /// alerting the operator the first time.
+    fn postpone(
+        &self,
+        rec: &mut Record,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if rec.watch.ack_postponed_at.is_none() {
+            tracing::warn!(
+                tracking_id = %rec.tracking_id,
+                until = %until.format("%Y-%m-%d %H:%M:%S UTC"),
+                reason = %reason,
+                "ALERT: acknowledgement postponed by the global rate cap; it goes out when the window has room"
+            );
+            crate::ops::metrics::global().ack_postponed();
+            rec.watch.ack_postponed_at = Some(now);
+        }
+        rec.watch.ack_postponed_until = Some(until);
+        rec.ack_attempts.next_at = Some(until);
+        rec.state = rec.derived_state();
+        self.store.put(rec)
     }
 
     /// Our signing key and the reporter's key, when the report was
@@ -67,7 +185,9 @@ impl Pipeline {
         let opened = match opened {
             Some(o) => Some(o),
             None => {
-                reopened = self.open(rec).await?;
+                // On a copy: this record's opening counter is settled in
+                // the store; the caller's copy is for the acknowledgement.
+                reopened = self.open(&mut rec.clone()).await?;
                 reopened.as_ref()
             }
         };
@@ -118,22 +238,32 @@ impl Pipeline {
         if matches!(rec.ack, Ack::Pending) {
             let now = Utc::now();
             let store = self.store.as_ref();
-            if let Some(reason) = crate::pipeline::ratecap::exceeded(
+            match crate::pipeline::ratecap::check(
                 store,
                 &rec.tracking_id,
                 &to,
                 now,
                 &self.settings.ack,
             )? {
-                tracing::warn!(tracking_id = %rec.tracking_id, reason = %reason, "acknowledgement not sent");
-                crate::ops::metrics::global().ack_suppressed("rate_cap");
-                rec.ack = Ack::Suppressed { reason };
-                rec.state = rec.derived_state();
-                return self.store.put(rec);
+                Verdict::Send => {}
+                Verdict::Suppress(reason) => {
+                    tracing::warn!(tracking_id = %rec.tracking_id, reason = %reason, "acknowledgement not sent");
+                    crate::ops::metrics::global().ack_suppressed("rate_cap");
+                    rec.ack = Ack::Suppressed { reason };
+                    rec.state = rec.derived_state();
+                    return self.store.put(rec);
+                }
+                Verdict::Postpone { until, reason } => {
+                    return self.postpone(rec, until, &reason, now);
+                }
             }
         }
+        let ids = self.message_ids()?;
         let protection = self.protection(rec, &to, opened).await?;
-        let mail = match self.composer().ack_sealed(rec, &to, protection.as_ref()) {
+        let mail = match self
+            .composer()
+            .ack_sealed(rec, &to, protection.as_ref(), &ids)
+        {
             Ok(mail) => mail,
             Err(e) => {
                 record_failure(
@@ -146,7 +276,20 @@ impl Pipeline {
         };
         let now = Utc::now();
         if let Ack::Sending { message_id, since } = rec.ack.clone() {
-            if self.copy_arrived(rec, &message_id)? {
+            let wait = ChronoDuration::from_std(self.settings.ack.sent_copy_wait)
+                .unwrap_or_else(|_| ChronoDuration::minutes(10));
+            let copy = self.copy_arrived(rec, &message_id, since, &ids)?;
+            if let SentCopy::Unclassified(taken_in) = copy {
+                // Taken in but not yet classified (records are worked in
+                // order, the copy after its original): decide next pass,
+                // for a while at most (a copy that cannot be opened must
+                // not hold the acknowledgement for ever).
+                if now < taken_in + wait.max(ChronoDuration::minutes(1)) {
+                    rec.ack_attempts.next_at = Some(now + ChronoDuration::seconds(1));
+                    return self.store.put(rec);
+                }
+            }
+            if copy == SentCopy::Arrived {
                 tracing::info!(tracking_id = %rec.tracking_id, "acknowledgement confirmed by its copy");
                 crate::ops::metrics::global().acknowledged(rec.received_at, since, rec.respond_by);
                 rec.ack = Ack::Sent {
@@ -154,15 +297,13 @@ impl Pipeline {
                     at: since,
                 };
                 record_success(&mut rec.ack_attempts);
+                rec.watch.ack_postponed_until = None;
                 rec.state = rec.derived_state();
                 return self.store.put(rec);
             }
-            if self.settings.ack.sent_copy {
-                let wait = crate::config::duration::to_chrono(self.settings.ack.sent_copy_wait);
-                if now < since + wait {
-                    rec.ack_attempts.next_at = Some(since + wait);
-                    return self.store.put(rec);
-                }
+            if self.settings.ack.sent_copy && now < since + wait {
+                rec.ack_attempts.next_at = Some(since + wait);
+                return self.store.put(rec);
             }
             tracing::warn!(tracking_id = %rec.tracking_id, "acknowledgement outcome unknown; sending it again with the same Message-ID");
         }
@@ -190,6 +331,7 @@ impl Pipeline {
                     at,
                 };
                 record_success(&mut rec.ack_attempts);
+                rec.watch.ack_postponed_until = None;
             }
             Err(e) => {
                 tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "acknowledgement failed");

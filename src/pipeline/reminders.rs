@@ -38,9 +38,13 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<Record>, Store
     let mut records = p.store.all()?;
     let alert_before = chrono(p.settings.ack.alert_before);
     let mut at_risk = 0u64;
+    let mut postponed = 0u64;
     for rec in &mut records {
         let mut changed = false;
         let unsent = !rec.ack_done() && rec.state != State::Archived;
+        if unsent && rec.watch.ack_postponed_until.is_some() {
+            postponed += 1;
+        }
         if unsent && now >= rec.respond_by - alert_before {
             at_risk += 1;
             if rec.watch.ack_alerted_at.is_none() {
@@ -64,6 +68,7 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<Record>, Store
         }
     }
     crate::ops::metrics::global().acks_at_risk(at_risk);
+    crate::ops::metrics::global().acks_postponed(postponed);
     Ok(records)
 }
 
@@ -87,6 +92,11 @@ async fn remind(p: &Pipeline, rec: &mut Record, now: DateTime<Utc>) -> bool {
     let Some(issue) = own_issue(rec) else {
         return false;
     };
+    // The tracking repository is not known to be private: reminders wait
+    // with the filing.
+    if p.tracker.held().is_some() {
+        return false;
+    }
     if rec.watch.next_check_at.is_some_and(|t| t > now) {
         return false;
     }

@@ -11,8 +11,14 @@
 //! hold Markdown, so references in it are broken with a word joiner.
 //! See the issue-5 note for why a fence rather than sanitised Markdown.
 
-/// GitHub rejects issue and comment bodies over 65,536 characters.
+/// GitHub rejects issue and comment bodies over 65,536 characters, counted
+/// in UTF-16 code units (an astral character such as an emoji counts 2):
+/// measure with [`body_len`].
 pub const GITHUB_BODY_LIMIT: usize = 65_536;
+
+/// GitHub rejects issue titles over 256 characters (UTF-16 code units, as
+/// for bodies).
+pub const GITHUB_TITLE_LIMIT: usize = 256;
 
 fn longest_run(text: &str, ch: char) -> usize {
     let mut best = 0;
@@ -28,9 +34,14 @@ fn longest_run(text: &str, ch: char) -> usize {
     best
 }
 
-/// Length in characters, the unit of GitHub's body limit.
+/// Length in characters.
 pub fn char_len(text: &str) -> usize {
     text.chars().count()
+}
+
+/// Length in UTF-16 code units, the unit of GitHub's body and title limits.
+pub fn body_len(text: &str) -> usize {
+    text.encode_utf16().count()
 }
 
 /// Control characters other than newline and tab are dropped, CRLF and lone
@@ -69,7 +80,7 @@ pub fn fence(text: &str) -> String {
     fence_clean(&clean_text(text))
 }
 
-/// `text` as fenced blocks of at most `budget` characters each (fences
+/// `text` as fenced blocks of at most `budget` UTF-16 units each (fences
 /// included; the first at most `first`), split at line ends where possible.
 /// Budgets below 64 count as 64.
 pub fn fence_chunks(text: &str, first: usize, budget: usize) -> Vec<String> {
@@ -86,12 +97,14 @@ pub fn fence_chunks(text: &str, first: usize, budget: usize) -> Vec<String> {
             let cut = line_cut(rest, take);
             let piece: String = rest.iter().take(cut).collect();
             let fenced = fence_clean(&piece);
-            if char_len(&fenced) <= budget || cut <= (budget - 16) / 3 {
+            // A third of the budget fits even in astral characters (two
+            // units each) with the longest fence (one-unit characters).
+            if body_len(&fenced) <= budget || cut <= (budget - 16) / 3 {
                 out.push(fenced);
                 rest = rest.get(cut..).unwrap_or(&[]);
                 break;
             }
-            let overflow = char_len(&fenced) - budget;
+            let overflow = body_len(&fenced) - budget;
             take = cut
                 .saturating_sub(overflow)
                 .max((budget - 16) / 3)
@@ -143,30 +156,57 @@ pub fn table_cell(text: &str) -> String {
     code_span(text).replace('|', "\\|")
 }
 
-/// An issue title: one line, bounded, with mentions and references defused
-/// by a word joiner after `@` and `#` and inside `GH-`.
+/// An issue title: one line, with mentions and references defused by a
+/// word joiner after `@` and `#` and inside `GH-`, and at most
+/// [`GITHUB_TITLE_LIMIT`] UTF-16 units with every joiner in place. A longer
+/// subject is cut at a character boundary, never between a character and
+/// its joiner, and ends in `…`.
 pub fn title(tracking_id: &str, subject: Option<&str>) -> String {
     let subject: String = clean_text(subject.unwrap_or(""))
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    let mut out = String::new();
+    // Each character with the joiner inserted beside it, as one piece.
+    let mut pieces: Vec<String> = Vec::new();
     let mut prev: [char; 2] = [' ', ' '];
-    for c in subject.chars().take(180) {
+    // Every character is at least one unit: more than the limit cannot fit.
+    for c in subject.chars().take(GITHUB_TITLE_LIMIT + 1) {
+        let mut piece = String::new();
         if c == '-' && prev[0].eq_ignore_ascii_case(&'g') && prev[1].eq_ignore_ascii_case(&'h') {
-            out.push('\u{2060}');
+            piece.push('\u{2060}');
         }
-        out.push(c);
+        piece.push(c);
         if c == '@' || c == '#' {
-            out.push('\u{2060}');
+            piece.push('\u{2060}');
         }
+        pieces.push(piece);
         prev = [prev[1], c];
     }
-    if out.is_empty() || out == "..." {
-        format!("[{tracking_id}] Security report")
-    } else {
-        format!("[{tracking_id}] {out}")
+    if pieces.is_empty() || subject == "..." {
+        return format!("[{tracking_id}] Security report");
     }
+    let head = format!("[{tracking_id}] ");
+    let room = GITHUB_TITLE_LIMIT.saturating_sub(body_len(&head));
+    let whole: usize = pieces.iter().map(|p| body_len(p)).sum();
+    let mut out = head;
+    if whole <= room {
+        out.extend(pieces);
+        return out;
+    }
+    let room = room.saturating_sub(1); // the ellipsis
+    let mut used = 0;
+    for p in pieces {
+        let n = body_len(&p);
+        if used + n > room {
+            break;
+        }
+        used += n;
+        out.push_str(&p);
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out.push('…');
+    out
 }
 
 #[cfg(test)]
@@ -201,6 +241,84 @@ mod tests {
             title("X-2026-0001", Some("...")),
             "[X-2026-0001] Security report"
         );
+    }
+
+    /// Every `@` and `#` is followed by its joiner, every `GH-` broken.
+    fn defused(t: &str) -> bool {
+        let chars: Vec<char> = t.chars().collect();
+        chars
+            .iter()
+            .enumerate()
+            .all(|(i, c)| !matches!(c, '@' | '#') || chars.get(i + 1) == Some(&'\u{2060}'))
+            && !t.to_ascii_lowercase().contains("gh-")
+    }
+
+    #[test]
+    fn adversarial_titles_stay_within_the_limit() {
+        let id = "JUPSEC-2026-0042";
+        let subjects = [
+            "@".repeat(1000),
+            "#".repeat(300),
+            "@#".repeat(129),
+            "GH-".repeat(200),
+            "gh-1 @a #2 ".repeat(40),
+            "\u{1F600}".repeat(300),
+            "a\u{1F600}".repeat(100),
+            "e\u{301}".repeat(300),
+            "\u{301}".repeat(1000),
+            "x".repeat(255),
+            format!("{}@", "x".repeat(237)),
+        ];
+        for subject in &subjects {
+            let t = title(id, Some(subject));
+            assert!(
+                body_len(&t) <= GITHUB_TITLE_LIMIT,
+                "{} units: {t}",
+                body_len(&t)
+            );
+            assert!(t.starts_with("[JUPSEC-2026-0042] "), "{t}");
+            assert!(defused(&t), "{t:?}");
+            assert!(!t.contains('\u{fffd}'));
+        }
+        // Exactly at the limit: kept whole, no ellipsis.
+        let fits = "x".repeat(GITHUB_TITLE_LIMIT - "[JUPSEC-2026-0042] ".len());
+        let t = title(id, Some(&fits));
+        assert_eq!(body_len(&t), GITHUB_TITLE_LIMIT);
+        assert!(!t.ends_with('…'));
+        // One more: cut, with the ellipsis.
+        let t = title(id, Some(&format!("{fits}y")));
+        assert_eq!(body_len(&t), GITHUB_TITLE_LIMIT);
+        assert!(t.ends_with("x…"), "{t}");
+        // 1,000 `@` become 118 defused ones: (256 - 19 - 1) / 2.
+        let t = title(id, Some(&"@".repeat(1000)));
+        assert_eq!(t.matches('@').count(), 118);
+        assert!(t.ends_with("@\u{2060}…"));
+        // Astral characters count two units each.
+        let t = title(id, Some(&"\u{1F600}".repeat(300)));
+        assert_eq!(t.matches('\u{1F600}').count(), 118);
+    }
+
+    #[test]
+    fn astral_text_chunks_fit_in_utf16_units() {
+        let text = format!(
+            "{}\n{}\n{}",
+            "\u{1F600}".repeat(40_000),
+            "a\u{10348}`".repeat(20_000),
+            "`".repeat(5000)
+        );
+        let chunks = fence_chunks(&text, 700, 60_000);
+        assert!(body_len(&chunks[0]) <= 700);
+        assert!(chunks.iter().all(|c| body_len(c) <= 60_000));
+        let inner: String = chunks
+            .iter()
+            .map(|c| {
+                let mut lines: Vec<&str> = c.lines().collect();
+                lines.remove(0);
+                lines.pop();
+                lines.join("\n")
+            })
+            .collect();
+        assert_eq!(inner.replace('\n', ""), text.replace('\n', ""));
     }
 
     #[test]

@@ -7,17 +7,20 @@
 //! crash, [`Tracker::find`] looks for it before anything is created again.
 //! A body too long for GitHub continues in comments that start with a part
 //! marker (`<!-- secintake:ID part 2/3 -->`), posted in order and only when
-//! missing. [`filing`] runs the whole sequence for one record.
+//! missing. [`filing`] runs the whole sequence for one record. Nothing is
+//! filed unless the tracking repository was last seen private
+//! ([`privacy`]).
 
 pub mod activity;
 pub mod directory;
 pub mod github;
 pub mod marker;
+pub mod privacy;
 
 use chrono::{DateTime, Utc};
 
 use crate::record::Filing;
-use crate::support::effect::Effect;
+use crate::support::effect::{Effect, EffectError};
 
 pub use marker::{part as part_marker, report as marker, starts_report as has_marker};
 
@@ -59,8 +62,8 @@ impl IssueDraft {
     /// Adds our own Markdown after the body, or, when the body has no room
     /// left under GitHub's limit, as one more continuation part.
     pub fn append(&mut self, text: &str) {
-        use crate::render::sanitize::{char_len, GITHUB_BODY_LIMIT};
-        if char_len(&self.body) + char_len(text) <= GITHUB_BODY_LIMIT {
+        use crate::render::sanitize::{body_len, GITHUB_BODY_LIMIT};
+        if body_len(&self.body) + body_len(text) <= GITHUB_BODY_LIMIT {
             self.body.push_str(text);
         } else {
             let k = self.continuation.len() + 2;
@@ -151,6 +154,44 @@ impl Tracker {
         match self {
             Tracker::Github(t) => t.store_file(path, data, message, look).await,
             Tracker::Directory(t) => t.store_file(path, data),
+        }
+    }
+
+    /// Checks that the repository is private when a check is due (at
+    /// start, periodically, after a 404/403); the daemon calls it every
+    /// pass. The directory tracker is local files: always private.
+    pub async fn verify_private(&self) {
+        if let Tracker::Github(t) = self {
+            t.verify_private().await;
+        }
+    }
+
+    /// When [`Tracker::verify_private`] has a check to make next (the
+    /// daemon wakes for it); None for the directory tracker.
+    pub fn next_privacy_check(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Tracker::Github(t) => Some(t.next_privacy_check()),
+            Tracker::Directory(_) => None,
+        }
+    }
+
+    /// Why filing (and every other tracker request) waits now, while the
+    /// repository is not known to be private; the error's retry time is
+    /// the next check. None: go ahead.
+    pub fn held(&self) -> Option<EffectError> {
+        match self {
+            Tracker::Github(t) => t.held(),
+            Tracker::Directory(_) => None,
+        }
+    }
+
+    /// The last privacy verdict (for metrics, `/healthz` and `status`).
+    pub fn privacy(&self) -> privacy::Standing {
+        match self {
+            Tracker::Github(t) => t.privacy(),
+            Tracker::Directory(t) => {
+                privacy::Standing::always_private(t.path().display().to_string())
+            }
         }
     }
 

@@ -156,9 +156,23 @@ impl GithubFake {
                     labels: Vec::new(),
                     files: BTreeMap::new(),
                     created_at: now(),
+                    visibility: "private".into(),
+                    hidden: false,
                 },
             );
         }
+    }
+
+    /// Sets what `GET /repos/{owner}/{repo}` says: `"private"` (the
+    /// default), `"public"` or `"internal"`.
+    pub fn set_visibility(&self, repo: &str, visibility: &str) {
+        self.with_repo(repo, |r| r.visibility = visibility.to_string());
+    }
+
+    /// While hidden, every request about `repo` answers 404 (a repository
+    /// deleted, renamed or out of the token's reach).
+    pub fn set_hidden(&self, repo: &str, hidden: bool) {
+        self.with_repo(repo, |r| r.hidden = hidden);
     }
 
     /// Every request received so far (including rejected and faulted ones).

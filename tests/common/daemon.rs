@@ -9,8 +9,10 @@ pub struct Daemon {
     pub log: PathBuf,
 }
 
-pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_secintake")
+/// The daemon under test; `SECINTAKE_TEST_BIN` points at another build
+/// (to measure an older one with the same test).
+pub fn binary() -> String {
+    std::env::var("SECINTAKE_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_secintake").into())
 }
 
 impl Daemon {

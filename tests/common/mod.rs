@@ -262,6 +262,15 @@ pub fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// Whether `mid` has the shape of our acknowledgement Message-ID for
+/// `tracking_id`: `<ID.ack.TAG@domain>` with a 128-bit hex keyed part
+/// (`secintake::mailer::message_id`; the key itself is in the daemon's store).
+pub fn is_our_ack_id(mid: &str, tracking_id: &str, domain: &str) -> bool {
+    mid.strip_prefix(&format!("<{tracking_id}.ack."))
+        .and_then(|rest| rest.strip_suffix(&format!("@{domain}>")))
+        .is_some_and(|tag| tag.len() == 32 && tag.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }

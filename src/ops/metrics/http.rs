@@ -1,5 +1,7 @@
 //! The metrics endpoint: `GET /metrics` (Prometheus text format) and
-//! `GET /healthz` on a loopback address.
+//! `GET /healthz` on a loopback address. `/healthz` is 503 with the reason
+//! while the daemon starts, stalls or stops, and while filing is stopped
+//! because the tracking repository is not known to be private.
 //!
 //! Hand-rolled on a `TcpListener` rather than hyper's server: two read-only
 //! routes on loopback need only the request line. Each connection gets one
@@ -86,7 +88,10 @@ async fn answer(mut stream: TcpStream) -> std::io::Result<()> {
         }
         (Some("GET"), Some("/healthz")) => {
             let (code, text) = match global().health(STALL_LIMIT) {
-                Health::Ok => (200, "ok\n".to_string()),
+                Health::Ok => match global().tracker_standing() {
+                    Some(s) if !s.is_private() => (503, format!("{}\n", s.describe())),
+                    _ => (200, "ok\n".to_string()),
+                },
                 Health::Starting => (503, "starting\n".to_string()),
                 Health::Stopping => (503, "stopping\n".to_string()),
                 Health::Stalled(d) => (503, format!("stalled for {}s\n", d.as_secs())),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::Utc;
 
-use super::{Metrics, ACK_BUCKETS, CLASSES, DECRYPT_REASONS};
+use super::{Metrics, ACK_BUCKETS, CLASSES, DECRYPT_REASONS, OPEN_FAILURES};
 
 impl Metrics {
     /// The Prometheus text exposition format (version 0.0.4).
@@ -98,6 +98,19 @@ impl Metrics {
             "Messages that could not be parsed as mail.",
         );
         let _ = writeln!(out, "secintake_malformed_total {}", m.malformed);
+        head(
+            &mut out,
+            "secintake_open_failures_total",
+            "counter",
+            "Openings of a message that panicked, ran past the budget or crashed the process.",
+        );
+        for reason in OPEN_FAILURES {
+            let n = m.open_failures.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "secintake_open_failures_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
 
         head(
             &mut out,
@@ -177,6 +190,14 @@ impl Metrics {
                 m.mailer
             );
         }
+        head(
+            &mut out,
+            "secintake_tracker_private",
+            "gauge",
+            "1 while the tracking repository was last seen private; 0 while filing is stopped because it is public or its visibility is unknown.",
+        );
+        let private = m.privacy.as_ref().is_some_and(|p| p.is_private());
+        let _ = writeln!(out, "secintake_tracker_private {}", u8::from(private));
         super::window::render(&mut out);
         out
     }

@@ -1,5 +1,5 @@
 //! Metrics of the response window: acknowledgements held back by a rate
-//! cap, operator alerts for acknowledgements still unsent near their
+//! cap (suppressed, or postponed by the global one), operator alerts for acknowledgements still unsent near their
 //! deadline, and reminder comments. Kept apart from the registry's main
 //! lock as plain atomics; label values are fixed here.
 
@@ -14,6 +14,8 @@ static AT_RISK: AtomicU64 = AtomicU64::new(0);
 static REMINDERS_RESPONSE: AtomicU64 = AtomicU64::new(0);
 static REMINDERS_DISCLOSURE: AtomicU64 = AtomicU64::new(0);
 static REMINDER_ERRORS: AtomicU64 = AtomicU64::new(0);
+static POSTPONED_TOTAL: AtomicU64 = AtomicU64::new(0);
+static POSTPONED_NOW: AtomicU64 = AtomicU64::new(0);
 
 /// Which reminder went out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,17 @@ impl Metrics {
         if why == "rate_cap" {
             RATE_CAPPED.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// An acknowledgement was postponed by the global rate cap (counted once
+    /// per record).
+    pub fn ack_postponed(&self) {
+        POSTPONED_TOTAL.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Acknowledgements postponed by the global rate cap and unsent, now.
+    pub fn acks_postponed(&self, n: u64) {
+        POSTPONED_NOW.store(n, Ordering::Relaxed);
     }
 
     /// The operator was alerted about an acknowledgement still unsent close
@@ -66,13 +79,31 @@ pub(super) fn render(out: &mut String) {
         out,
         "secintake_acks_rate_capped_total",
         "counter",
-        "Acknowledgements not sent because a per-address or global rate cap was reached.",
+        "Acknowledgements not sent because the per-address rate cap was reached.",
     );
     let _ = writeln!(
         out,
         "secintake_acks_rate_capped_total {}",
         load(&RATE_CAPPED)
     );
+    family(
+        out,
+        "secintake_acks_postponed_total",
+        "counter",
+        "Acknowledgements postponed (not dropped) because the global rate cap was reached.",
+    );
+    let _ = writeln!(
+        out,
+        "secintake_acks_postponed_total {}",
+        load(&POSTPONED_TOTAL)
+    );
+    family(
+        out,
+        "secintake_acks_postponed",
+        "gauge",
+        "Acknowledgements waiting for room under the global rate cap now.",
+    );
+    let _ = writeln!(out, "secintake_acks_postponed {}", load(&POSTPONED_NOW));
     family(
         out,
         "secintake_ack_deadline_alerts_total",

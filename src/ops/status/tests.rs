@@ -30,6 +30,7 @@ fn record(kind: Kind, age_days: i64) -> Record {
         disclose_by: received + Duration::days(90),
         related_note: Some(1),
         watch: Watch::default(),
+        opening: Default::default(),
     }
 }
 
@@ -98,4 +99,110 @@ fn kind_names_are_the_stored_tags() {
         .map(|k| k.name())
         .collect();
     assert_eq!(owners, ["new", "unreadable", "related"]);
+}
+
+/// Postponed acknowledgements and the tracking repository's privacy verdict.
+mod postponed_and_tracker {
+    use crate::ops::status::*;
+    use crate::record::{Attempts, Facts, SourceRef};
+    use chrono::Duration;
+
+    fn postponed(received: DateTime<Utc>, until: DateTime<Utc>) -> Record {
+        let mut r = Record {
+            tracking_id: "X-2026-0001".into(),
+            state: State::Filed,
+            received_at: received,
+            source: SourceRef::Maildir {
+                file_name: "m".into(),
+            },
+            facts: Facts::default(),
+            kind: Some(Kind::New),
+            filing: None,
+            file_attempts: Attempts::default(),
+            ack: Ack::Pending,
+            ack_attempts: Attempts::default(),
+            archive_attempts: Attempts::default(),
+            respond_by: received + Duration::days(3),
+            disclose_by: received + Duration::days(90),
+            related_note: None,
+            watch: Default::default(),
+            opening: Default::default(),
+        };
+        r.watch.ack_postponed_at = Some(received);
+        r.watch.ack_postponed_until = Some(until);
+        r
+    }
+
+    #[test]
+    fn a_postponed_ack_is_shown_with_an_alert_and_still_falls_due() {
+        let t0 = Utc::now() - Duration::days(4);
+        let r = postponed(t0, t0 + Duration::hours(1));
+        let row = row(&r, t0 + Duration::minutes(5));
+        assert!(row.ack.starts_with("postponed until "), "{}", row.ack);
+        assert!(row
+            .alerts
+            .iter()
+            .any(|a| a.contains("postponed by the global rate cap")));
+        assert!(row.overdue.is_empty());
+        // Past the response deadline it is overdue like any unsent ack, in
+        // the row and when an old snapshot is refreshed.
+        let late = crate::ops::status::row(&r, t0 + Duration::days(3) + Duration::minutes(1));
+        assert_eq!(late.overdue, vec!["acknowledgement past response deadline"]);
+        let snap = Snapshot {
+            written_at: t0,
+            daemon: None,
+            records: vec![row],
+        };
+        let snap = refresh(snap, t0 + Duration::days(3) + Duration::minutes(1));
+        assert_eq!(snap.records[0].overdue.len(), 1);
+        // Sent: no longer shown as postponed.
+        let mut sent = r.clone();
+        sent.ack = Ack::Sent {
+            message_id: "<m@x>".into(),
+            at: t0,
+        };
+        let row = crate::ops::status::row(&sent, t0);
+        assert!(row.ack.starts_with("sent "), "{}", row.ack);
+        assert!(row.alerts.is_empty());
+    }
+
+    use crate::tracker::privacy::Verdict;
+
+    fn snap_with(verdict: Verdict) -> Snapshot {
+        let mut d = DaemonInfo::new(None);
+        d.tracker = Some(Standing {
+            repository: "jupyter/security-reports".into(),
+            verdict,
+            since: Utc::now(),
+            checked_at: Some(Utc::now()),
+        });
+        Snapshot {
+            written_at: Utc::now(),
+            daemon: Some(d),
+            records: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_daemon_line_says_why_filing_stopped() {
+        let line = daemon_line(&snap_with(Verdict::Public {
+            visibility: "public".into(),
+        }));
+        assert!(line.contains("tracker: ALERT: filing stopped"), "{line}");
+        assert!(
+            line.contains("jupyter/security-reports is not private (visibility public)"),
+            "{line}"
+        );
+        let line = daemon_line(&snap_with(Verdict::Private));
+        assert!(
+            line.contains("tracker: tracking repository jupyter/security-reports is private"),
+            "{line}"
+        );
+        assert!(!line.contains("ALERT"), "{line}");
+        // A snapshot written before the field existed still reads.
+        let mut json = serde_json::to_value(snap_with(Verdict::Private)).unwrap();
+        json["daemon"].as_object_mut().unwrap().remove("tracker");
+        let old: Snapshot = serde_json::from_value(json).unwrap();
+        assert!(old.daemon.unwrap().tracker.is_none());
+    }
 }

@@ -8,13 +8,16 @@
 //! * resubmissions: a short "resubmitted" comment on that issue;
 //! * related reports: an issue of their own that says "possibly related to
 //!   #N", then a comment on #N pointing back (marker `ID/related`). The
-//!   issue is recorded before the comment is made.
+//!   issue is recorded before the comment is made. A claimed follow-up
+//!   ([`crate::classify::CLAIMS_FOLLOW_UP`]) is linked the same way, worded
+//!   "claims to follow up #N".
 
 mod sequence;
 
 use chrono::{Duration as ChronoDuration, Utc};
 
 use super::{record_failure, record_success, Pipeline};
+use crate::classify::is_claimed_follow_up;
 use crate::classify::similarity;
 use crate::compose::when;
 use crate::normalize::Opened;
@@ -89,10 +92,16 @@ impl Pipeline {
         // Only an earlier attempt can have left an issue with our marker.
         let since = look.then(|| rec.received_at - ChronoDuration::days(1));
         let note = related.map(|(issue, of, reason)| {
-            format!(
-                "\n\n---\n**Possibly related to #{issue}** ({of}): {}. Filed separately so that each reporter is credited.\n",
-                self.related_reason(opened, of, reason)
-            )
+            if is_claimed_follow_up(reason) {
+                format!(
+                    "\n\n---\n**Claims to follow up #{issue}** ({of}): it names that report, but not from its reporter's address and without one of our Message-IDs, so it is filed separately and not added to #{issue}.\n"
+                )
+            } else {
+                format!(
+                    "\n\n---\n**Possibly related to #{issue}** ({of}): {}. Filed separately so that each reporter is credited.\n",
+                    self.related_reason(opened, of, reason)
+                )
+            }
         });
         let filed =
             tracker_filing::file_issue(&self.tracker, &self.composer(), rec, opened, since, |d| {
@@ -196,11 +205,18 @@ impl Pipeline {
                 .map_err(|e| EffectError::Transient(e.to_string()))?;
         }
         let ours = rec.filing.as_ref().map(|f| f.issue).unwrap_or_default();
-        let body = format!(
-            "**Possibly related:** #{ours} ({}), filed separately so that each reporter is credited — {}.",
-            rec.tracking_id,
-            self.related_reason(opened, of, reason)
-        );
+        let body = if is_claimed_follow_up(reason) {
+            format!(
+                "**#{ours} ({}) claims to follow up #{their_issue}** ({of}): it names this report, but not from its reporter's address and without one of our Message-IDs, so it was filed separately and not added here.",
+                rec.tracking_id,
+            )
+        } else {
+            format!(
+                "**Possibly related:** #{ours} ({}), filed separately so that each reporter is credited — {}.",
+                rec.tracking_id,
+                self.related_reason(opened, of, reason)
+            )
+        };
         let note = self
             .comment_once(&related_marker_id(&rec.tracking_id), their_issue, body)
             .await?;

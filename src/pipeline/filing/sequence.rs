@@ -12,9 +12,11 @@ use crate::record::{Filing, Record};
 use crate::support::effect::{Effect, EffectError};
 use crate::tracker::{attachment_path, IssueDraft, StoredFile, Tracker};
 
-/// Stores each attachment under `reports/<ID>/`, in order. Over the size
-/// limit: `None` (the issue lists its size and hash anyway). `look`: an
-/// earlier attempt may have stored some already, so check before writing.
+/// Stores the attachments the report keeps ([`Composer::upload_plan`]:
+/// at most `max_attachments`, `max_upload_bytes` together, each within the
+/// per-file limit) under `reports/<ID>/`, in order. The others: `None` (the
+/// issue lists their name, size and hash). `look`: an earlier attempt may
+/// have stored some already, so check before writing.
 pub async fn store_attachments(
     tracker: &Tracker,
     composer: &Composer<'_>,
@@ -22,10 +24,10 @@ pub async fn store_attachments(
     opened: &Opened,
     look: bool,
 ) -> Effect<Vec<Option<StoredFile>>> {
-    let max = composer.attachment_max();
+    let plan = composer.upload_plan(opened);
     let mut out = Vec::with_capacity(opened.attachments.len());
     for (i, a) in opened.attachments.iter().enumerate() {
-        if a.size > max || a.data.is_empty() {
+        if plan.get(i).is_none_or(Option::is_some) {
             out.push(None);
             continue;
         }

@@ -69,6 +69,7 @@ mod tests {
             disclose_by: Utc::now(),
             related_note: None,
             watch: Default::default(),
+            opening: Default::default(),
         }
     }
 

@@ -176,6 +176,7 @@ impl Store for SledStore {
                     disclose_by: intake.disclose_by,
                     related_note: None,
                     watch: Default::default(),
+                    opening: Default::default(),
                 };
                 records.insert(tracking_id.as_bytes(), Self::encode(&record))?;
                 raw.insert(tracking_id.as_bytes(), intake.raw)?;

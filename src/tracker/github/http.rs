@@ -1,6 +1,6 @@
-//! One REST call: through the gate, sent by octocrab (auth, headers,
-//! timeouts), answered as status + JSON, failures sorted by [`rate`].
-//! Response bodies are parsed, never logged.
+//! One REST call: through the privacy watch and the gate, sent by
+//! octocrab (auth, headers, timeouts), answered as status + JSON, failures
+//! sorted by [`rate`]. Response bodies are parsed, never logged.
 
 use chrono::Utc;
 use http::{HeaderMap, Method, StatusCode};
@@ -9,10 +9,16 @@ use serde_json::Value;
 
 use super::rate::{self, Gate};
 use crate::support::effect::{Effect, EffectError};
+use crate::tracker::privacy::{Verdict, Watch};
 
 pub struct Api {
     pub client: Octocrab,
     pub gate: Gate,
+    /// Whether the repository was last seen private; no request but the
+    /// check itself goes out unless it was.
+    pub privacy: Watch,
+    /// `/repos/{owner}/{repo}`
+    pub repo_path: String,
 }
 
 /// A 2xx answer.
@@ -34,10 +40,74 @@ impl Answer {
 }
 
 impl Api {
-    /// Sends `method path` (path relative to the API root, with its query).
-    /// `what` names the operation in errors. Any non-2xx is an error, except
-    /// the statuses in `accept` (e.g. 404 when asking whether a file exists).
+    /// Sends `method path` (path relative to the API root, with its query)
+    /// once the repository is known to be private (see
+    /// [`crate::tracker::privacy`]); after a 404 or 403 the repository is
+    /// checked again at once, and the request's error becomes the hold when
+    /// it is no longer private. `what` names the operation in errors. Any
+    /// non-2xx is an error, except the statuses in `accept` (e.g. 404 when
+    /// asking whether a file exists).
     pub async fn call(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        accept: &[StatusCode],
+    ) -> Effect<Answer> {
+        self.ensure_private().await?;
+        let answer = self.send(what, method, path, body, accept).await;
+        if answer.is_err() && self.privacy.due(Utc::now()) {
+            self.ensure_private().await?;
+        }
+        answer
+    }
+
+    /// Ok while the repository was last seen private; asks GitHub first
+    /// when a check is due. Err: the hold, retried when the next check is.
+    pub async fn ensure_private(&self) -> Effect<()> {
+        if self.privacy.due(Utc::now()) {
+            self.check_privacy().await;
+        }
+        match self.privacy.hold() {
+            Some(hold) => Err(hold),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads the repository's visibility and records the verdict.
+    pub async fn check_privacy(&self) {
+        let path = self.repo_path.clone();
+        let answer = self
+            .send(
+                "reading the repository's visibility",
+                Method::GET,
+                &path,
+                None,
+                &[],
+            )
+            .await;
+        let now = Utc::now();
+        match answer {
+            Ok(a) => self
+                .privacy
+                .record(Verdict::from_github(&a.json), now, None),
+            Err(e) => {
+                crate::ops::metrics::global().tracker_error(&e);
+                let retry_at = e.retry_at();
+                let reason = match e {
+                    EffectError::Transient(r) | EffectError::Permanent(r) => r,
+                    EffectError::RetryAt { reason, .. } => reason,
+                };
+                self.privacy
+                    .record(Verdict::Unknown { reason }, now, retry_at);
+            }
+        }
+    }
+
+    /// [`Api::call`] without the privacy check (for the check itself and
+    /// `secintake check`).
+    pub async fn send(
         &self,
         what: &str,
         method: Method,
@@ -81,9 +151,12 @@ impl Api {
             });
         }
         let message = json.get("message").and_then(Value::as_str).unwrap_or("");
-        Err(rate::classify(
-            &self.gate, what, status, &headers, message, now,
-        ))
+        let error = rate::classify(&self.gate, what, status, &headers, message, now);
+        // Not a rate limit: the repository may be gone or out of reach.
+        if matches!(status.as_u16(), 403 | 404) && error.is_permanent() {
+            self.privacy.flag();
+        }
+        Err(error)
     }
 
     fn octocrab_error(&self, what: &str, e: &octocrab::Error) -> EffectError {

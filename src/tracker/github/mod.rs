@@ -6,7 +6,8 @@
 //! its retry switched off: a retried POST whose first answer was lost would
 //! file twice. Retries belong to the supervisor, after [`GithubTracker::find`]
 //! has looked for the marker; [`rate::Gate`] tells it when (Retry-After,
-//! rate-limit reset, outage backoff).
+//! rate-limit reset, outage backoff). No request goes out unless the
+//! repository was last seen private ([`crate::tracker::privacy`]).
 
 mod activity;
 mod auth;
@@ -24,6 +25,7 @@ use serde_json::Value;
 
 use crate::config::GithubSettings;
 use crate::support::effect::{Effect, EffectError};
+use crate::tracker::privacy::{Verdict, Watch};
 
 pub use auth::API_VERSION;
 use http::Api;
@@ -45,6 +47,11 @@ impl GithubTracker {
             api: Api {
                 client: auth::client(settings)?,
                 gate: rate::Gate::new(settings.retry_base, settings.retry_max),
+                privacy: Watch::new(
+                    format!("{}/{}", settings.owner, settings.repo),
+                    settings.privacy_check_interval,
+                ),
+                repo_path: format!("/repos/{}/{}", settings.owner, settings.repo),
             },
             owner: settings.owner.clone(),
             repo: settings.repo.clone(),
@@ -55,7 +62,7 @@ impl GithubTracker {
     }
 
     fn repo_path(&self) -> String {
-        format!("/repos/{}/{}", self.owner, self.repo)
+        self.api.repo_path.clone()
     }
 
     pub fn full_name(&self) -> String {
@@ -67,13 +74,22 @@ impl GithubTracker {
         let what = format!("reading repository {}", self.full_name());
         let repo = self
             .api
-            .call(&what, Method::GET, &self.repo_path(), None, &[])
+            .send(&what, Method::GET, &self.repo_path(), None, &[])
             .await?;
-        if repo.json.get("private").and_then(Value::as_bool) == Some(false) {
-            return Err(EffectError::Permanent(format!(
-                "repository {} is public: reports must go to a private repository",
-                self.full_name()
-            )));
+        match Verdict::from_github(&repo.json) {
+            Verdict::Private | Verdict::Unchecked => {}
+            Verdict::Public { visibility } => {
+                return Err(EffectError::Permanent(format!(
+                    "repository {} is not private (visibility {visibility}): reports must go to a private repository",
+                    self.full_name()
+                )))
+            }
+            Verdict::Unknown { reason } => {
+                return Err(EffectError::Permanent(format!(
+                    "repository {}: {reason}",
+                    self.full_name()
+                )))
+            }
         }
         // Present for tokens (absent for some App installations).
         if let Some(perms) = repo.json.get("permissions") {
@@ -90,6 +106,28 @@ impl GithubTracker {
     /// Whether the gate lets requests through now (for status and tests).
     pub fn accepting(&self) -> bool {
         self.api.gate.check(chrono::Utc::now()).is_ok()
+    }
+
+    /// Checks the repository's visibility when a check is due.
+    pub async fn verify_private(&self) {
+        if self.api.privacy.due(chrono::Utc::now()) {
+            self.api.check_privacy().await;
+        }
+    }
+
+    /// When the repository's visibility is to be checked next.
+    pub fn next_privacy_check(&self) -> chrono::DateTime<chrono::Utc> {
+        self.api.privacy.next_check()
+    }
+
+    /// The last privacy verdict.
+    pub fn privacy(&self) -> crate::tracker::privacy::Standing {
+        self.api.privacy.standing()
+    }
+
+    /// Why filing waits, while the repository is not known to be private.
+    pub fn held(&self) -> Option<EffectError> {
+        self.api.privacy.hold()
     }
 }
 

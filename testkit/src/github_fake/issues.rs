@@ -72,6 +72,15 @@ pub(crate) fn insert(
     number
 }
 
+/// GitHub rejects longer issue titles and issue or comment bodies (422).
+const TITLE_LIMIT: usize = 256;
+const BODY_LIMIT: usize = 65_536;
+
+/// Length in UTF-16 code units, as GitHub counts.
+fn units(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
 pub(crate) fn create(st: &mut State, cx: &Ctx, o: &str, r: &str) -> Handled {
     let body = cx.json()?;
     let repo = repo(st, o, r)?;
@@ -85,6 +94,13 @@ pub(crate) fn create(st: &mut State, cx: &Ctx, o: &str, r: &str) -> Handled {
         Some(v) => names_of(v)?,
     };
     let text = body.get("body").and_then(Value::as_str).map(str::to_string);
+    // GitHub's limits, in UTF-16 code units.
+    if units(&title) > TITLE_LIMIT {
+        return Err(Reply::unprocessable("Issue", "title", "custom"));
+    }
+    if text.as_deref().is_some_and(|t| units(t) > BODY_LIMIT) {
+        return Err(Reply::unprocessable("Issue", "body", "custom"));
+    }
     let number = insert(
         repo,
         &title,
@@ -159,9 +175,19 @@ pub(crate) fn get_or_update(st: &mut State, cx: &Ctx, o: &str, r: &str, n: &str)
         };
         let issue = repo.issue_mut(number).expect("checked above");
         match body.get("title") {
+            Some(Value::String(t)) if units(t) > TITLE_LIMIT => {
+                return Err(Reply::unprocessable("Issue", "title", "custom"))
+            }
             Some(Value::String(t)) if !t.is_empty() => issue.title = t.clone(),
             None | Some(Value::Null) => {}
             _ => return Err(Reply::unprocessable("Issue", "title", "invalid")),
+        }
+        if body
+            .get("body")
+            .and_then(Value::as_str)
+            .is_some_and(|b| units(b) > BODY_LIMIT)
+        {
+            return Err(Reply::unprocessable("Issue", "body", "custom"));
         }
         if let Some(b) = body.get("body") {
             issue.body = b.as_str().map(str::to_string);
@@ -218,6 +244,9 @@ pub(crate) fn comments(st: &mut State, cx: &Ctx, o: &str, r: &str, n: &str) -> H
                 ))
             }
         };
+        if units(&text) > BODY_LIMIT {
+            return Err(Reply::unprocessable("IssueComment", "body", "custom"));
+        }
         let t = now();
         issue.comments.push(CommentRec {
             id: next_id(),

@@ -137,6 +137,9 @@ fn reactions(url: &str) -> Value {
     })
 }
 
+/// `GET /repos/{owner}/{repo}`: a `full-repository` with every field
+/// GitHub's description requires (Prism checks it), `private` and
+/// `visibility` as set by [`crate::github_fake::GithubFake::set_visibility`].
 pub fn repository(base: &str, repo: &RepoState) -> Value {
     let api = repo_api(base, repo);
     let full = repo.full_name();
@@ -147,7 +150,7 @@ pub fn repository(base: &str, repo: &RepoState) -> Value {
         "name": repo.name,
         "full_name": full,
         "owner": user(base, &repo.owner),
-        "private": true,
+        "private": repo.visibility != "public",
         "html_url": format!("{WEB}/{full}"),
         "description": null,
         "fork": false,
@@ -173,13 +176,53 @@ pub fn repository(base: &str, repo: &RepoState) -> Value {
         "has_downloads": false,
         "archived": false,
         "disabled": false,
-        "visibility": "private",
+        "visibility": repo.visibility,
         "pushed_at": ts(repo.created_at),
         "created_at": ts(repo.created_at),
         "updated_at": ts(repo.created_at),
         "permissions": {"admin": false, "maintain": false, "push": true, "triage": true, "pull": true},
     });
+    // Beyond what one json! call can expand.
+    for (key, value) in [
+        ("forks", json!(0)),
+        ("watchers", json!(0)),
+        ("open_issues", json!(open)),
+        ("network_count", json!(0)),
+        ("subscribers_count", json!(0)),
+        ("has_discussions", json!(false)),
+        ("license", Value::Null),
+        ("mirror_url", Value::Null),
+    ] {
+        v[key] = value;
+    }
     let links = [
+        ("archive_url", "{archive_format}{/ref}"),
+        ("assignees_url", "assignees{/user}"),
+        ("blobs_url", "git/blobs{/sha}"),
+        ("collaborators_url", "collaborators{/collaborator}"),
+        ("compare_url", "compare/{base}...{head}"),
+        ("contributors_url", "contributors"),
+        ("deployments_url", "deployments"),
+        ("downloads_url", "downloads"),
+        ("forks_url", "forks"),
+        ("git_commits_url", "git/commits{/sha}"),
+        ("git_refs_url", "git/refs{/sha}"),
+        ("git_tags_url", "git/tags{/sha}"),
+        ("keys_url", "keys{/key_id}"),
+        ("languages_url", "languages"),
+        ("merges_url", "merges"),
+        ("milestones_url", "milestones{/number}"),
+        (
+            "notifications_url",
+            "notifications{?since,all,participating}",
+        ),
+        ("releases_url", "releases{/id}"),
+        ("stargazers_url", "stargazers"),
+        ("statuses_url", "statuses/{sha}"),
+        ("subscribers_url", "subscribers"),
+        ("subscription_url", "subscription"),
+        ("teams_url", "teams"),
+        ("trees_url", "git/trees{/sha}"),
         ("issues_url", "issues{/number}"),
         ("labels_url", "labels{/name}"),
         ("contents_url", "contents/{+path}"),

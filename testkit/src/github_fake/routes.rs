@@ -93,7 +93,10 @@ pub(crate) fn repo<'s>(
     name: &str,
 ) -> Result<&'s mut RepoState, Reply> {
     let key = st.repo_key(owner, name).ok_or_else(Reply::not_found)?;
-    st.repos.get_mut(&key).ok_or_else(Reply::not_found)
+    st.repos
+        .get_mut(&key)
+        .filter(|r| !r.hidden)
+        .ok_or_else(Reply::not_found)
 }
 
 /// Routes one authenticated request. Unknown endpoints answer 500 so that a

@@ -134,7 +134,10 @@ pub(crate) fn issues(st: &mut State, cx: &Ctx) -> Handled {
     let mut keys = Vec::new();
     for r in &query.repos {
         let (o, n) = r.split_once('/').unwrap_or((r, ""));
-        match st.repo_key(o, n) {
+        match st
+            .repo_key(o, n)
+            .filter(|k| st.repos.get(k).is_some_and(|r| !r.hidden))
+        {
             Some(k) => keys.push(k),
             None => {
                 return Err(Reply::new(
@@ -152,7 +155,12 @@ pub(crate) fn issues(st: &mut State, cx: &Ctx) -> Handled {
         }
     }
     if keys.is_empty() {
-        keys = st.repos.keys().cloned().collect();
+        keys = st
+            .repos
+            .iter()
+            .filter(|(_, r)| !r.hidden)
+            .map(|(k, _)| k.clone())
+            .collect();
     }
     let lag = st.search_lag;
     let now = Instant::now();

@@ -152,6 +152,11 @@ pub(crate) struct RepoState {
     pub labels: Vec<LabelRec>,
     pub files: BTreeMap<String, FileRec>,
     pub created_at: DateTime<Utc>,
+    /// `"private"` (the default), `"public"` or `"internal"`.
+    pub visibility: String,
+    /// Answers 404 to every request, like a repository the token lost
+    /// access to.
+    pub hidden: bool,
 }
 
 impl RepoState {
