@@ -229,7 +229,6 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
         let n = issues.iter().filter(|is| is.body.contains(&t)).count();
         per_token.insert(t, n);
     }
-    let lost = per_token.values().filter(|n| **n == 0).count();
     let duplicate_issues = excess(&per_token);
 
     // Acknowledgements as delivered: by Message-ID and by the report answered.
@@ -274,21 +273,67 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
         .iter()
         .filter(|r| matches!(r.kind, Some(Kind::New)))
         .count();
+    // By design (pipeline::opening) a message whose opening died twice
+    // while it was opened alone is filed as an unreadable stub; the chaos
+    // can do that to an innocent report by killing the daemon at those two
+    // moments. Such a report is not lost: its issue (the stub, no text) and
+    // its acknowledgement (asking to resend) exist and the message is in
+    // Processed. Found by its record, since the stub holds no token.
+    let stubbed: Vec<usize> = (0..reports)
+        .filter(|&i| {
+            let mid = message_id(i);
+            let mid = mid.trim_matches(|c| c == '<' || c == '>');
+            records.iter().any(|r| {
+                let stub = matches!(r.kind, Some(Kind::Unreadable { .. }))
+                    && r.filing.is_some()
+                    && r.facts.message_id.as_deref() == Some(mid);
+                if stub {
+                    assert!(
+                        r.opening.failed >= 2 && !r.opening.in_progress,
+                        "{} stubbed without two failed openings: {:?}",
+                        r.tracking_id,
+                        r.opening
+                    );
+                }
+                stub
+            })
+        })
+        .collect();
+    let lost = (0..reports)
+        .filter(|i| per_token[&token(*i)] == 0 && !stubbed.contains(i))
+        .count();
+    // Reports (not our own copies) that were not classified as new: what
+    // they became, to tell a lost report's story.
+    for r in &records {
+        let ours = matches!(&r.kind, Some(Kind::Automatic { reason }) if reason.contains("own"));
+        if !ours && !matches!(r.kind, Some(Kind::New)) {
+            println!(
+                "chaos: {} is {:?} (state {:?}, opening {:?}, message-id {:?})",
+                r.tracking_id, r.kind, r.state, r.opening, r.facts.message_id
+            );
+        }
+    }
 
     println!(
         "chaos: reports={reports} kills={kills} aborts={aborts} (failpoint aborts logged: {failpoint_aborts}) lives={lives} \
          chaos_phase={chaos_secs:.1}s lost={lost} duplicate_issues={duplicate_issues} \
          unacknowledged={unacknowledged} duplicate_acks={duplicate_acks} acks_delivered={} \
          not_moved={not_moved} moved_twice={moved_twice} inbox_left={inbox_left} \
-         store_records={} new_records={new_records} unarchived={unarchived} \
+         store_records={} new_records={new_records} stubbed_by_kills={} unarchived={unarchived} \
          store_problems={} repairs_at_startup={repairs} \
          acks_confirmed_by_copy={confirmed} acks_resent_after_unknown_outcome={resent}",
         acks.len(),
         records.len(),
+        stubbed.len(),
         check.problems.len(),
     );
     assert!(done.is_some(), "the final run did not finish the backlog");
     assert!(kills >= min_kills);
+    assert!(
+        aborts > 0 && failpoint_aborts > 0,
+        "no failpoint aborted the daemon (aborts={aborts}, logged={failpoint_aborts}): \
+         is the failpoints feature on?"
+    );
     assert_eq!(lost, 0, "reports never filed");
     assert_eq!(duplicate_issues, 0, "reports filed twice");
     assert_eq!(unacknowledged, 0, "reports never acknowledged");
@@ -297,7 +342,11 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
     assert_eq!(not_moved, 0, "reports not moved to Processed");
     assert_eq!(moved_twice, 0);
     assert_eq!(inbox_left, 0, "messages left in the INBOX");
-    assert_eq!(new_records, reports, "one new-report record per report");
+    assert_eq!(
+        new_records + stubbed.len(),
+        reports,
+        "one new-report (or stub) record per report"
+    );
     assert_eq!(unarchived, 0, "records not archived");
     assert!(
         check.problems.is_empty(),

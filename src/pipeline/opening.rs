@@ -7,19 +7,23 @@
 //! * Before an opening starts, `opening.in_progress` is written and flushed.
 //!   Found set later, when nothing runs, the process died during it (abort,
 //!   OOM kill, SIGKILL).
-//! * A crash takes every opening running at the time with it. It is
-//!   counted as a failure of the message only when its opening ran alone
-//!   (`opening.alone`); otherwise each message that was being opened becomes
-//!   a suspect and is next opened alone (the work loop waits for the others
-//!   first and starts none beside it): the innocent ones then open, the
-//!   guilty one crashes again, alone.
+//! * A crash takes every opening running at the time with it, and whatever
+//!   else the process was doing (another record's side effect, an external
+//!   SIGKILL) may have caused it. So it is counted as a failure of the
+//!   message only when its opening ran alone (`opening.alone`: started by
+//!   the work loop with nothing else running beside it, the loop waiting
+//!   for it); otherwise each message that was being opened becomes a
+//!   suspect and is next opened alone: the innocent ones then open, the
+//!   guilty one crashes again, alone. A suspicion never counts towards the
+//!   stub by itself, so a report is not given up because the process was
+//!   killed while it happened to be open.
 //! * It runs on the blocking pool with a cooperative deadline (`[limits]
 //!   open_budget`, checked before every private-key operation and encrypted
 //!   part) and is waited for at most half as long again from outside; a
 //!   panic is caught by the join (logged by tracking ID, never its payload,
 //!   and counted in `secintake_open_failures_total`).
-//! * After [`MAX_FAILED_OPENINGS`] failed openings (a suspected crash counts
-//!   when a certain failure follows it) the message is never opened again:
+//! * After [`MAX_FAILED_OPENINGS`] failed openings (panics, budget overruns,
+//!   crashes while it was opened alone) the message is never opened again:
 //!   a record not yet filed becomes [`Kind::Unreadable`] and is filed as a
 //!   stub from the record's facts and the outer headers (size, SHA-256,
 //!   reason), and the reporter is told how to resend. Every later opening of
@@ -146,7 +150,7 @@ impl Pipeline {
             return Ok(Begun::Gone);
         };
         let o = &rec.opening;
-        if o.failed >= MAX_FAILED_OPENINGS || (o.failed >= 1 && o.suspect >= 1) {
+        if o.failed >= MAX_FAILED_OPENINGS {
             let stub = self.stub(rec, &raw)?;
             return Ok(Begun::Stub(Box::new(stub)));
         }
@@ -271,7 +275,7 @@ impl Pipeline {
         let o = &rec.opening;
         let reason = format!(
             "it could not be processed safely: opening it failed {} times (last: {last}), so it was not opened again",
-            o.failed.saturating_add(o.suspect.min(1))
+            o.failed
         );
         let unfiled = !rec.filing_done() && !matches!(rec.kind, Some(Kind::Unreadable { .. }));
         if rec.kind.is_none() || unfiled {
