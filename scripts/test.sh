@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cargo fmt --all --check
+# No import cycle between modules (each file of src/ is one).
+python3 scripts/module-cycles.py
 cargo clippy --workspace --all-targets --locked --features secintake/failpoints -- -D warnings
 # The failpoints feature builds the crash-injection points into the daemon
 # the tests run (tests/chaos.rs, tests/poison.rs, …).

@@ -299,8 +299,11 @@ pub async fn run_with_reload(
                 }
             }
         }
+        metrics::global().tracker_privacy(&pipeline.tracker.privacy());
         let worked = work::work(&pipeline, &mut source, &shutdown, &mut parked).await?;
         records = worked.records;
+        // A 404/403 during the work may have changed the verdict.
+        metrics::global().tracker_privacy(&pipeline.tracker.privacy());
         // The response window: deadline alerts and tracker reminders.
         if !shutdown.is_triggered() {
             tokio::select! {

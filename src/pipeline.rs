@@ -201,7 +201,13 @@ impl Pipeline {
         rec.facts.fingerprint = decision.fingerprint;
         rec.ack = self.initial_ack(&kind, rec.facts.reply_address.as_deref());
         tracing::info!(tracking_id = %rec.tracking_id, kind = kind.name(), encrypted = rec.facts.encrypted, "classified");
-        crate::ops::metrics::global().classified(&kind);
+        let failure = match &opened.encryption {
+            crate::normalize::Encryption::Failed { failure, .. } if opened.malformed.is_none() => {
+                Some(failure)
+            }
+            _ => None,
+        };
+        crate::ops::metrics::global().classified(&kind, failure);
         rec.kind = Some(kind);
         rec.state = rec.derived_state();
         self.store.put(rec)

@@ -309,3 +309,28 @@ impl Record {
         }
     }
 }
+
+/// Tracking IDs mentioned in a text, e.g. `JUPSEC-2026-0042`.
+pub fn tracking_ids_in(text: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find(prefix) {
+        let after = rest.get(pos + prefix.len()..).unwrap_or("");
+        let candidate: String = after.chars().take(1 + 4 + 1 + 6).collect();
+        let mut chars = candidate.chars();
+        if chars.next() == Some('-') {
+            let year: String = chars.by_ref().take(4).collect();
+            if year.len() == 4
+                && year.chars().all(|c| c.is_ascii_digit())
+                && chars.next() == Some('-')
+            {
+                let seq: String = chars.take_while(|c| c.is_ascii_digit()).collect();
+                if seq.len() >= 4 {
+                    out.push(format!("{prefix}-{year}-{seq}"));
+                }
+            }
+        }
+        rest = after;
+    }
+    out
+}

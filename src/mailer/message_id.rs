@@ -122,7 +122,7 @@ impl MessageIds {
         let (local, _domain) = id.rsplit_once('@')?;
         let mut parts = local.split('.');
         let tid = parts.next()?;
-        let named = crate::classify::tracking_ids_in(tid, prefix)
+        let named = crate::record::tracking_ids_in(tid, prefix)
             .into_iter()
             .next()
             .filter(|t| t == tid)?;

@@ -24,7 +24,7 @@ pub use headers::Headers;
 pub use oversized::open_oversized;
 
 use crate::config::Limits;
-use crate::openpgp::{Budget, Keyring, SignatureStatus};
+use crate::openpgp::{Budget, DecryptFailure, Keyring, SignatureStatus};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Attachment {
@@ -62,7 +62,7 @@ pub enum Encryption {
         key_used: String,
     },
     Failed {
-        reason: String,
+        failure: DecryptFailure,
         recipients: Vec<String>,
     },
 }
@@ -96,7 +96,7 @@ impl Opened {
             return Some(format!("malformed: {m}"));
         }
         match &self.encryption {
-            Encryption::Failed { reason, .. } => Some(format!("undecryptable: {reason}")),
+            Encryption::Failed { failure, .. } => Some(format!("undecryptable: {failure}")),
             _ => None,
         }
     }

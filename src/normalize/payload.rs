@@ -122,11 +122,11 @@ impl Context<'_> {
                 match &self.opened.encryption {
                     Encryption::Decrypted { .. } => self.note(format!(
                         "a further encrypted part could not be decrypted: {}",
-                        e.reason
+                        e.failure
                     )),
                     _ => {
                         self.opened.encryption = Encryption::Failed {
-                            reason: e.reason,
+                            failure: e.failure,
                             recipients: e.recipients,
                         }
                     }

@@ -11,27 +11,18 @@ use openpgp::cert::Cert;
 use openpgp::crypto::{Password, SessionKey};
 use openpgp::packet::{PKESK, SKESK};
 use openpgp::parse::stream::{
-    DecryptionHelper, DecryptorBuilder, MessageLayer, MessageStructure, VerificationHelper,
+    DecryptionHelper, DecryptorBuilder, MessageStructure, VerificationHelper,
 };
 use openpgp::parse::Parse;
 use openpgp::types::SymmetricAlgorithm;
 use openpgp::KeyHandle;
 use sequoia_openpgp as openpgp;
-use serde::{Deserialize, Serialize};
 
 use super::budget::Budget;
+use super::failure::DecryptFailure;
 use super::keyring::Keyring;
+use super::signature::{status_of, SignatureStatus};
 use super::unlock::DecryptionKey;
-
-/// What the signatures inside an encrypted message said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum SignatureStatus {
-    Unsigned,
-    Valid { signer: String },
-    UnknownSigner { issuer: String },
-    Bad { reason: String },
-}
 
 #[derive(Debug)]
 pub struct Decrypted {
@@ -51,7 +42,7 @@ pub struct Decrypted {
 /// Why a message could not be decrypted; safe to show and to file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Undecryptable {
-    pub reason: String,
+    pub failure: DecryptFailure,
     pub recipients: Vec<String>,
 }
 
@@ -84,43 +75,8 @@ impl VerificationHelper for Helper<'_> {
     /// Records the outcome and always accepts: a bad or unknown signature
     /// must never drop a report; it is shown to the coordinators instead.
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
-        let mut status = SignatureStatus::Unsigned;
-        for layer in structure.into_iter() {
-            if let MessageLayer::SignatureGroup { results } = layer {
-                for result in results {
-                    let this = match result {
-                        Ok(good) => SignatureStatus::Valid {
-                            signer: good.ka.cert().fingerprint().to_hex(),
-                        },
-                        Err(e) => classify_verification_error(&e),
-                    };
-                    status = super::verify::combine(&status, this);
-                }
-            }
-        }
-        self.trace.borrow_mut().signature = Some(status);
+        self.trace.borrow_mut().signature = Some(status_of(structure));
         Ok(())
-    }
-}
-
-pub(crate) fn classify_verification_error(
-    e: &openpgp::parse::stream::VerificationError,
-) -> SignatureStatus {
-    use openpgp::parse::stream::VerificationError as V;
-    match e {
-        V::MissingKey { sig } => SignatureStatus::UnknownSigner {
-            issuer: sig
-                .get_issuers()
-                .first()
-                .map(|h| h.to_hex())
-                .unwrap_or_else(|| "unknown".into()),
-        },
-        V::BadSignature { error, .. } => SignatureStatus::Bad {
-            reason: error.to_string(),
-        },
-        other => SignatureStatus::Bad {
-            reason: other.to_string(),
-        },
     }
 }
 
@@ -282,7 +238,7 @@ pub fn decrypt_within(
     match decrypt_once(keyring, ciphertext, extra_certs, max_output, budget) {
         // A bad MPI shows as "Malformed MPI" or, when its bit count overruns
         // the packet, as an early end of data: both before any session key.
-        Err(e) if e.reason.starts_with("malformed OpenPGP data") => {
+        Err(e) if matches!(e.failure, DecryptFailure::Malformed { .. }) => {
             let Some(fixed) = super::repair::repair_pkesk_mpis(ciphertext) else {
                 return Err(e);
             };
@@ -310,8 +266,8 @@ fn decrypt_once(
         trace: trace.clone(),
         budget,
     };
-    let fail = |reason: String, trace: &Rc<RefCell<Trace>>| Undecryptable {
-        reason,
+    let fail = |failure: DecryptFailure, trace: &Rc<RefCell<Trace>>| Undecryptable {
+        failure,
         recipients: trace.borrow().recipients.clone(),
     };
     let mut decryptor = match DecryptorBuilder::from_bytes(ciphertext)
@@ -328,26 +284,18 @@ fn decrypt_once(
         .take(max_output.saturating_add(1))
         .read_to_end(&mut plaintext);
     if let Err(e) = read {
-        let reason = format!("decryption failed part-way: {}", error_chain(&e));
-        return Err(fail(reason, &trace));
+        let detail = error_chain(&e);
+        return Err(fail(DecryptFailure::FailedPartWay { detail }, &trace));
     }
     if plaintext.len() as u64 > max_output {
-        return Err(fail(
-            format!(
-                "decrypted content exceeds the limit of {max_output} bytes (compression bomb?)"
-            ),
-            &trace,
-        ));
+        return Err(fail(DecryptFailure::TooLarge { limit: max_output }, &trace));
     }
     // Signatures are checked once the whole message was read.
     let finished = decryptor.message_processed();
     drop(decryptor);
     let t = trace.borrow();
     if !finished {
-        return Err(fail(
-            "message ended before its end (truncated)".into(),
-            &trace,
-        ));
+        return Err(fail(DecryptFailure::Truncated, &trace));
     }
     Ok(Decrypted {
         plaintext,
@@ -360,18 +308,20 @@ fn decrypt_once(
 }
 
 /// A reason a coordinator can act on, from what the helper saw and the error.
-fn failure_reason(t: &Trace, e: &anyhow::Error) -> String {
+fn failure_reason(t: &Trace, e: &anyhow::Error) -> DecryptFailure {
     let detail = format!("{e:#}");
     if let (Some(reason), None) = (&t.gave_up, &t.key_used) {
-        reason.clone()
+        DecryptFailure::GaveUp {
+            reason: reason.clone(),
+        }
     } else if t.password_only && t.key_used.is_none() {
-        "encrypted with a password, not to a public key".to_string()
+        DecryptFailure::PasswordOnly
     } else if t.no_key {
-        "not encrypted to any of our keys".to_string()
+        DecryptFailure::NotOurKey
     } else if t.key_used.is_some() {
-        format!("decrypted the session key, but the encrypted data is unusable: {detail}")
+        DecryptFailure::DataUnusable { detail }
     } else {
-        format!("malformed OpenPGP data: {detail}")
+        DecryptFailure::Malformed { detail }
     }
 }
 

@@ -4,12 +4,16 @@
 
 pub mod budget;
 pub mod decrypt;
+pub mod failure;
 pub mod keyring;
 pub mod lint;
 pub mod repair;
+pub mod signature;
 pub mod unlock;
 pub mod verify;
 
 pub use budget::Budget;
-pub use decrypt::{decrypt, decrypt_within, Decrypted, SignatureStatus, Undecryptable};
+pub use decrypt::{decrypt, decrypt_within, Decrypted, Undecryptable};
+pub use failure::DecryptFailure;
 pub use keyring::{Keyring, KeyringError};
+pub use signature::SignatureStatus;

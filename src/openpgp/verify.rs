@@ -6,15 +6,14 @@
 //! recorded and shown to the coordinators.
 
 use openpgp::cert::{Cert, CertParser};
-use openpgp::parse::stream::{
-    DetachedVerifierBuilder, MessageLayer, MessageStructure, VerificationHelper,
-};
+use openpgp::parse::stream::{DetachedVerifierBuilder, MessageStructure, VerificationHelper};
 use openpgp::parse::Parse;
 use openpgp::KeyHandle;
 use sequoia_openpgp as openpgp;
 
-use super::decrypt::{classify_verification_error, SignatureStatus};
 use super::keyring::Keyring;
+pub use super::signature::combine;
+use super::signature::{status_of, SignatureStatus};
 
 /// Certificates bigger than this are not parsed (a key is a few KiB; a
 /// hostile "key" should not cost more than that).
@@ -50,19 +49,7 @@ impl VerificationHelper for Helper<'_> {
     }
 
     fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
-        for layer in structure.into_iter() {
-            if let MessageLayer::SignatureGroup { results } = layer {
-                for result in results {
-                    let status = match result {
-                        Ok(good) => SignatureStatus::Valid {
-                            signer: good.ka.cert().fingerprint().to_hex(),
-                        },
-                        Err(e) => classify_verification_error(&e),
-                    };
-                    self.status = combine(&self.status, status);
-                }
-            }
-        }
+        self.status = combine(&self.status, status_of(structure));
         Ok(())
     }
 }
@@ -95,23 +82,4 @@ pub fn verify_detached(
         };
     }
     verifier.into_helper().status
-}
-
-fn rank(s: &SignatureStatus) -> u8 {
-    match s {
-        SignatureStatus::Unsigned => 0,
-        SignatureStatus::UnknownSigner { .. } => 1,
-        SignatureStatus::Valid { .. } => 2,
-        SignatureStatus::Bad { .. } => 3,
-    }
-}
-
-/// The status to report when a message carries several signatures: a bad
-/// one is always shown; otherwise a valid one beats an unknown signer.
-pub fn combine(have: &SignatureStatus, new: SignatureStatus) -> SignatureStatus {
-    if rank(&new) > rank(have) {
-        new
-    } else {
-        have.clone()
-    }
 }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::mailer::Mailer;
+use crate::openpgp::DecryptFailure;
 use crate::record::{Kind, Record, State};
 use crate::support::effect::EffectError;
 use crate::tracker::privacy::Standing;
@@ -125,28 +126,6 @@ pub fn kind_label(kind: Option<&Kind>) -> String {
         return "unclassified".into();
     };
     kind.name().into()
-}
-
-/// Maps the decryptor's free-text reason onto the fixed label set.
-pub fn decrypt_reason(reason: &str) -> &'static str {
-    let r = reason.to_ascii_lowercase();
-    if r.contains("with a password") {
-        "password_only"
-    } else if r.contains("not encrypted to any of our keys") {
-        "not_our_key"
-    } else if r.contains("malformed openpgp") {
-        "malformed_openpgp"
-    } else if r.contains("part-way") {
-        "failed_part_way"
-    } else if r.contains("exceeds the limit") {
-        "too_large"
-    } else if r.contains("truncated") {
-        "truncated"
-    } else if r.contains("gave up after") || r.contains("past its budget") {
-        "attempt_cap"
-    } else {
-        "other"
-    }
 }
 
 fn class(e: &EffectError) -> &'static str {
@@ -266,12 +245,14 @@ impl Metrics {
         Health::Ok
     }
 
-    pub fn classified(&self, kind: &Kind) {
+    /// A record was classified; for an unreadable one, `failure` says
+    /// whether decryption failed (and why) or the mail was malformed.
+    pub fn classified(&self, kind: &Kind, failure: Option<&DecryptFailure>) {
         let mut m = self.lock();
         *m.classified.entry(kind_label(Some(kind))).or_default() += 1;
-        if let Kind::Unreadable { reason } = kind {
-            match reason.strip_prefix("undecryptable: ") {
-                Some(r) => *m.decrypt_failures.entry(decrypt_reason(r)).or_default() += 1,
+        if let Kind::Unreadable { .. } = kind {
+            match failure {
+                Some(f) => *m.decrypt_failures.entry(f.label()).or_default() += 1,
                 None => m.malformed = m.malformed.saturating_add(1),
             }
         }
@@ -339,20 +320,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reasons_map_onto_the_fixed_set() {
-        assert_eq!(
-            decrypt_reason("encrypted with a password, not to a public key"),
-            "password_only"
+    fn unreadable_reports_count_by_their_typed_failure() {
+        let m = Metrics::new();
+        let unreadable = Kind::Unreadable { reason: "x".into() };
+        m.classified(&unreadable, Some(&DecryptFailure::NotOurKey));
+        m.classified(
+            &unreadable,
+            Some(&DecryptFailure::GaveUp { reason: "r".into() }),
         );
-        assert_eq!(
-            decrypt_reason("not encrypted to any of our keys (no key)"),
-            "not_our_key"
+        m.classified(&unreadable, None);
+        m.classified(&Kind::New, None);
+        let text = m.render();
+        assert!(
+            text.contains("secintake_decrypt_failures_total{reason=\"not_our_key\"} 1"),
+            "{text}"
         );
-        assert_eq!(
-            decrypt_reason("10001 session-key packets are addressed to our key X; gave up after 3 failed tries"),
-            "attempt_cap"
+        assert!(
+            text.contains("secintake_decrypt_failures_total{reason=\"attempt_cap\"} 1"),
+            "{text}"
         );
-        assert_eq!(decrypt_reason("something new"), "other");
     }
 
     #[test]
@@ -393,9 +379,12 @@ mod tests {
     #[test]
     fn every_sample_line_is_well_formed() {
         let m = Metrics::new();
-        m.classified(&Kind::Unreadable {
-            reason: "undecryptable: not encrypted to any of our keys".into(),
-        });
+        m.classified(
+            &Kind::Unreadable {
+                reason: "undecryptable: not encrypted to any of our keys".into(),
+            },
+            Some(&DecryptFailure::NotOurKey),
+        );
         m.tracker_error(&EffectError::Transient("x".into()));
         m.open_failed("budget");
         let text = m.render();

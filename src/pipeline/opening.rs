@@ -293,7 +293,7 @@ impl Pipeline {
                 }
             }
             tracing::info!(tracking_id = %rec.tracking_id, kind = kind.name(), failed_openings = rec.opening.failed, "classified without opening");
-            crate::ops::metrics::global().classified(&kind);
+            crate::ops::metrics::global().classified(&kind, None);
             rec.kind = Some(kind);
             rec.state = rec.derived_state();
             self.store.put_synced(rec)?;

@@ -13,9 +13,9 @@
 //! go out: they carry no report text and name only the tracking ID.
 //!
 //! A change of verdict is logged once (an `error` "ALERT" when filing
-//! stops, `info` when it resumes) and published to [`crate::ops::metrics`]
-//! (`secintake_tracker_private`, `/healthz`), from where `secintake status`
-//! shows it. The directory tracker is local files: always private.
+//! stops, `info` when it resumes); the daemon publishes the verdict to
+//! `ops::metrics` (`secintake_tracker_private`, `/healthz`) after the check
+//! and after each pass's work, from where `secintake status` shows it. The directory tracker is local files: always private.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -200,7 +200,6 @@ impl Watch {
         if changed {
             alert(&was, &standing);
         }
-        crate::ops::metrics::global().tracker_privacy(&standing);
     }
 
     /// The error every tracker request gets while filing is held: retry
