@@ -202,8 +202,8 @@ impl Pipeline {
         rec.ack = self.initial_ack(&kind, rec.facts.reply_address.as_deref());
         tracing::info!(tracking_id = %rec.tracking_id, kind = kind.name(), encrypted = rec.facts.encrypted, "classified");
         let failure = match &opened.encryption {
-            crate::normalize::Encryption::Failed { failure, .. } if opened.malformed.is_none() => {
-                Some(failure)
+            crate::normalize::Encryption::Failed { reason, .. } if opened.malformed.is_none() => {
+                Some(reason)
             }
             _ => None,
         };

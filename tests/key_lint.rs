@@ -2,6 +2,8 @@
 //! defects, a modern key does not, and `secintake check` reports them as
 //! warnings for configured and published keys alike.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use secintake::config::Settings;
@@ -82,51 +84,15 @@ fn a_modern_key_has_no_hash_or_algorithm_findings() {
 }
 
 fn settings(dir: &Path, published: &Path) -> Settings {
-    let config = dir.join("secintake.toml");
-    let text = format!(
-        r#"
-[instance]
-tracking_prefix = "JUPSEC"
-addresses = ["security@ipython.org", "security@jupyter.org"]
-state_dir = "{state}"
-
-[source]
-kind = "maildir"
-
-[source.maildir]
-path = "{inbox}"
-
-[openpgp]
-secret_keys = ["{secret}"]
-published_keys = ["{published}"]
-
-[tracker]
-kind = "directory"
-
-[tracker.directory]
-path = "{issues}"
-
-[mailer]
-kind = "outbox"
-
-[mailer.outbox]
-path = "{outbox}"
-
-[acknowledgement]
-from = "Project Jupyter Security <security@ipython.org>"
-templates = "{templates}"
-"#,
-        state = dir.join("state").display(),
-        inbox = dir.join("inbox").display(),
-        secret = root()
-            .join("examples/keys/DEMO-ONLY-security.sec.asc")
-            .display(),
-        published = published.display(),
-        issues = dir.join("issues").display(),
-        outbox = dir.join("outbox").display(),
-        templates = root().join("config/templates").display(),
+    let config = common::offline::write_config(
+        dir,
+        &common::offline::Offline {
+            addresses: &["security@ipython.org", "security@jupyter.org"],
+            openpgp: &format!("published_keys = [\"{}\"]", published.display()),
+            from: "Project Jupyter Security <security@ipython.org>",
+            ..Default::default()
+        },
     );
-    std::fs::write(&config, text).expect("config");
     Settings::load(&config).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::daemon::{run_cli, Daemon};
-use common::{repo_root, team_secret_key, wait_until};
+use common::wait_until;
 use secintake_testkit::github_fake::{GithubFake, BOT_LOGIN};
 use serde_json::Value;
 
@@ -34,55 +34,23 @@ impl Setup {
             std::fs::create_dir_all(p(sub)).unwrap();
         }
         std::fs::write(p("github-token"), TOKEN).unwrap();
-        let config = format!(
-            r#"
-[instance]
-tracking_prefix = "JUPSEC"
-addresses = ["security@example.test"]
-state_dir = "{state}"
-
-[source]
-kind = "maildir"
-
-[source.maildir]
-path = "{inbox}"
-poll_interval = "1s"
-
-[openpgp]
-secret_keys = ["{key}"]
-
-[tracker]
-kind = "github"
-
-[tracker.github]
-api_url = "{api}"
-repository = "{REPO}"
-token_file = "github-token"
-labels = ["security-report"]
-
-[mailer]
-kind = "outbox"
-
-[mailer.outbox]
-path = "{outbox}"
-
-[acknowledgement]
-from = "Security <security@example.test>"
-templates = "{templates}"
-disclosure_window = "{disclosure_window}"
-
-[reminders]
-team = "{TEAM}"
-{reminders}
-"#,
-            state = p("state").display(),
-            inbox = p("inbox").display(),
-            key = team_secret_key().display(),
-            api = github.url,
-            outbox = p("outbox").display(),
-            templates = repo_root().join("config/templates").display(),
+        let tracker = format!(
+            "[tracker]\nkind = \"github\"\n\n[tracker.github]\napi_url = \"{}\"\n\
+             repository = \"{REPO}\"\ntoken_file = \"github-token\"\nlabels = [\"security-report\"]",
+            github.url
         );
-        std::fs::write(p("secintake.toml"), config).unwrap();
+        common::offline::write_config(
+            dir.path(),
+            &common::offline::Offline {
+                addresses: &["security@example.test"],
+                maildir: "poll_interval = \"1s\"",
+                tracker: &tracker,
+                from: "Security <security@example.test>",
+                acknowledgement: &format!("disclosure_window = \"{disclosure_window}\""),
+                extra: &format!("[reminders]\nteam = \"{TEAM}\"\n{reminders}"),
+                ..Default::default()
+            },
+        );
         Setup { dir, github }
     }
 

@@ -11,7 +11,6 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::daemon::run_cli;
-use common::{repo_root, team_secret_key};
 use serde_json::Value;
 
 const CONTROL: &str = "control@reporter.example";
@@ -39,51 +38,16 @@ struct Run {
 impl Run {
     fn new(extra_ack: &str) -> Run {
         let dir = tempfile::tempdir().unwrap();
-        let p = |n: &str| dir.path().join(n);
-        for sub in ["inbox/new", "inbox/cur", "inbox/tmp"] {
-            std::fs::create_dir_all(p(sub)).unwrap();
-        }
-        let config = format!(
-            r#"
-[instance]
-tracking_prefix = "JUPSEC"
-addresses = ["security@example.test", "security@example.org"]
-state_dir = "{state}"
-
-[source]
-kind = "maildir"
-
-[source.maildir]
-path = "{inbox}"
-
-[openpgp]
-secret_keys = ["{key}"]
-
-[tracker]
-kind = "directory"
-
-[tracker.directory]
-path = "{issues}"
-
-[mailer]
-kind = "outbox"
-
-[mailer.outbox]
-path = "{outbox}"
-
-[acknowledgement]
-from = "Security <security@example.test>"
-templates = "{templates}"
-{extra_ack}
-"#,
-            state = p("state").display(),
-            inbox = p("inbox").display(),
-            key = team_secret_key().display(),
-            issues = p("issues").display(),
-            outbox = p("outbox").display(),
-            templates = repo_root().join("config/templates").display(),
+        common::offline::maildir(dir.path());
+        common::offline::write_config(
+            dir.path(),
+            &common::offline::Offline {
+                addresses: &["security@example.test", "security@example.org"],
+                from: "Security <security@example.test>",
+                acknowledgement: extra_ack,
+                ..Default::default()
+            },
         );
-        std::fs::write(p("secintake.toml"), config).unwrap();
         Run { dir }
     }
 

@@ -9,6 +9,8 @@
 //! marker appears once, on the first line; every body fits GitHub's limit.
 //! Run with `--nocapture` to see the table of attacks and what shows.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -153,53 +155,15 @@ fn mail(i: usize, c: &Case) -> String {
 }
 
 fn write_config(dir: &Path) -> std::path::PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = dir.join("secintake.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[instance]
-tracking_prefix = "JUPSEC"
-addresses = ["security@example.test"]
-state_dir = "{d}/state"
-
-[source]
-kind = "maildir"
-
-[source.maildir]
-path = "{d}/inbox"
-
-[openpgp]
-secret_keys = ["{key}"]
-
-[tracker]
-kind = "directory"
-
-[tracker.directory]
-path = "{d}/issues"
-
-[mailer]
-kind = "outbox"
-
-[mailer.outbox]
-path = "{d}/outbox"
-
-[acknowledgement]
-from = "Security <security@example.test>"
-templates = "{templates}"
-response_window = "3d"
-disclosure_window = "90d"
-"#,
-            d = dir.display(),
-            key = root
-                .join("examples/keys/DEMO-ONLY-security.sec.asc")
-                .display(),
-            templates = root.join("config/templates").display(),
-        ),
+    common::offline::write_config(
+        dir,
+        &common::offline::Offline {
+            addresses: &["security@example.test"],
+            from: "Security <security@example.test>",
+            acknowledgement: "response_window = \"3d\"\ndisclosure_window = \"90d\"",
+            ..Default::default()
+        },
     )
-    .unwrap();
-    config
 }
 
 /// What GitHub would render outside code, and what it would render as code.

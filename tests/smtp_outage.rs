@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::daemon::{run_cli, Daemon};
-use common::{header, repo_root, team_secret_key, wait_until};
+use common::{header, repo_root, wait_until};
 use secintake_testkit::require::require;
 use serde_json::Value;
 
@@ -106,58 +106,21 @@ fn smtp_outage_then_back_sends_exactly_one_ack_per_report() {
         .local_addr()
         .unwrap()
         .port();
-    let config = p("secintake.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[instance]
-tracking_prefix = "JUPSEC"
-addresses = ["security@example.test"]
-state_dir = "{state}"
-
-[source]
-kind = "maildir"
-
-[source.maildir]
-path = "{inbox}"
-poll_interval = "1s"
-
-[openpgp]
-secret_keys = ["{key}"]
-
-[tracker]
-kind = "directory"
-
-[tracker.directory]
-path = "{issues}"
-
-[mailer]
-kind = "smtp"
-
-[mailer.smtp]
-host = "127.0.0.1"
-port = {port}
-security = "plain"
-
-[acknowledgement]
-from = "Security <security@example.test>"
-templates = "{templates}"
-# A short window, so that the outage brings the deadline near.
-response_window = "10m"
-alert_before = "9m55s"
-
-[reminders]
-enabled = false
-"#,
-            state = p("state").display(),
-            inbox = p("inbox").display(),
-            key = team_secret_key().display(),
-            issues = p("issues").display(),
-            templates = repo_root().join("config/templates").display(),
-        ),
-    )
-    .unwrap();
+    let config = common::offline::write_config(
+        dir.path(),
+        &common::offline::Offline {
+            addresses: &["security@example.test"],
+            maildir: "poll_interval = \"1s\"",
+            mailer: &format!(
+                "[mailer]\nkind = \"smtp\"\n\n[mailer.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\""
+            ),
+            from: "Security <security@example.test>",
+            // A short window, so that the outage brings the deadline near.
+            acknowledgement: "response_window = \"10m\"\nalert_before = \"9m55s\"",
+            extra: "[reminders]\nenabled = false",
+            ..Default::default()
+        },
+    );
     for i in 0..REPORTS {
         std::fs::write(
             p(&format!("inbox/new/{i:03}.eml")),

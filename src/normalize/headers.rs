@@ -49,15 +49,27 @@ fn raw_text(m: &Message<'_>, name: &str) -> Option<String> {
     m.header_raw(name).map(shown_text)
 }
 
-/// `value` made safe to show: unfolded, control and bidirectional-override
-/// characters replaced by spaces, at most [`MAX_HEADER_TEXT_CHARS`] chars.
+/// `value` made safe to show: unfolded, every run of whitespace, control
+/// and bidirectional-override characters one space, at most
+/// [`MAX_HEADER_TEXT_CHARS`] chars.
 pub(crate) fn shown_text(value: &str) -> String {
-    let cleaned: String = value
-        .chars()
-        .map(|c| if is_unsafe_to_show(c) { ' ' } else { c })
-        .take(MAX_HEADER_TEXT_CHARS)
-        .collect();
-    cleaned.trim().to_string()
+    let mut out = String::new();
+    let mut gap = false;
+    for c in value.chars() {
+        if c.is_whitespace() || is_unsafe_to_show(c) {
+            gap = true;
+            continue;
+        }
+        if gap && !out.is_empty() {
+            out.push(' ');
+        }
+        gap = false;
+        out.push(c);
+        if out.chars().count() >= MAX_HEADER_TEXT_CHARS {
+            break;
+        }
+    }
+    out
 }
 
 fn is_unsafe_to_show(c: char) -> bool {

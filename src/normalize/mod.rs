@@ -62,7 +62,8 @@ pub enum Encryption {
         key_used: String,
     },
     Failed {
-        failure: DecryptFailure,
+        /// Why (serialised as its text).
+        reason: DecryptFailure,
         recipients: Vec<String>,
     },
 }
@@ -96,7 +97,7 @@ impl Opened {
             return Some(format!("malformed: {m}"));
         }
         match &self.encryption {
-            Encryption::Failed { failure, .. } => Some(format!("undecryptable: {failure}")),
+            Encryption::Failed { reason, .. } => Some(format!("undecryptable: {reason}")),
             _ => None,
         }
     }

@@ -46,7 +46,7 @@ pub fn open_oversized(raw: &[u8], size: u64, limits: &Limits) -> Opened {
         // Its subject may be the report's: not shown.
         opened.headers.subject = None;
         opened.encryption = Encryption::Failed {
-            failure: crate::openpgp::DecryptFailure::NotOpened {
+            reason: crate::openpgp::DecryptFailure::NotOpened {
                 reason: "not opened: over the size limit".into(),
             },
             recipients: Vec::new(),

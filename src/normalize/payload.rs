@@ -126,7 +126,7 @@ impl Context<'_> {
                     )),
                     _ => {
                         self.opened.encryption = Encryption::Failed {
-                            failure: e.failure,
+                            reason: e.failure,
                             recipients: e.recipients,
                         }
                     }

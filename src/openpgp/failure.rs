@@ -5,10 +5,9 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "failure", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecryptFailure {
     /// Only password-encrypted session keys (SKESK), no public-key ones.
     PasswordOnly,
@@ -44,6 +43,13 @@ impl DecryptFailure {
             DecryptFailure::GaveUp { .. } => "attempt_cap",
             DecryptFailure::NotOpened { .. } => "too_large",
         }
+    }
+}
+
+/// Serialised as the text a coordinator reads.
+impl Serialize for DecryptFailure {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 

@@ -1,16 +1,33 @@
-//! A daemon configuration that needs no server: Maildir `<dir>/inbox`,
+//! The one writer of inline test configurations that read mail from a
+//! Maildir: by default nothing needs a server (Maildir `<dir>/inbox`,
 //! directory tracker `<dir>/issues`, outbox `<dir>/outbox`, state in
-//! `<dir>/state`, the demo key. For tests that run `secintake` on files.
+//! `<dir>/state`, the demo key); a test that needs GitHub or SMTP replaces
+//! the `[tracker]` or `[mailer]` sections and adds what else it needs.
+//! (`super::Env::write_config` writes the IMAP configurations of the
+//! server tests.)
 
 use std::path::{Path, PathBuf};
 
-/// What differs between tests: lines added to three sections.
+/// What differs between tests: lines added to sections, or sections
+/// replaced. Empty fields keep the defaults.
 #[derive(Default)]
 pub struct Offline<'a> {
+    /// Default `JUPSEC`.
     pub tracking_prefix: &'a str,
+    /// `[instance] addresses`; default `["security@example.org"]`.
+    pub addresses: &'a [&'a str],
     pub maildir: &'a str,
     pub openpgp: &'a str,
+    /// The whole `[tracker]` part (section and sub-section); default the
+    /// directory tracker in `<dir>/issues`.
+    pub tracker: &'a str,
+    /// The whole `[mailer]` part; default the outbox in `<dir>/outbox`.
+    pub mailer: &'a str,
+    /// `[acknowledgement] from`; default `Security Team <security@example.org>`.
+    pub from: &'a str,
     pub acknowledgement: &'a str,
+    /// Further sections, written last (`[reminders]`, `[limits]`, …).
+    pub extra: &'a str,
 }
 
 /// Writes `<dir>/secintake.toml` and returns its path.
@@ -20,7 +37,7 @@ pub fn write_config(dir: &Path, o: &Offline<'_>) -> PathBuf {
         r#"
 [instance]
 tracking_prefix = "{prefix}"
-addresses = ["security@example.org"]
+addresses = [{addresses}]
 state_dir = "{dir}/state"
 
 [source]
@@ -34,24 +51,44 @@ path = "{dir}/inbox"
 secret_keys = ["{key}"]
 {openpgp}
 
-[tracker]
-kind = "directory"
+{tracker}
 
-[tracker.directory]
-path = "{dir}/issues"
-
-[mailer]
-kind = "outbox"
-
-[mailer.outbox]
-path = "{dir}/outbox"
+{mailer}
 
 [acknowledgement]
-from = "Security Team <security@example.org>"
+from = "{from}"
 templates = "{templates}"
 {ack}
+{extra}
 "#,
-        prefix = o.tracking_prefix,
+        prefix = or(o.tracking_prefix, "JUPSEC"),
+        addresses = if o.addresses.is_empty() {
+            "\"security@example.org\"".to_string()
+        } else {
+            o.addresses
+                .iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        tracker = if o.tracker.is_empty() {
+            format!(
+                "[tracker]\nkind = \"directory\"\n\n[tracker.directory]\npath = \"{}/issues\"",
+                dir.display()
+            )
+        } else {
+            o.tracker.to_string()
+        },
+        mailer = if o.mailer.is_empty() {
+            format!(
+                "[mailer]\nkind = \"outbox\"\n\n[mailer.outbox]\npath = \"{}/outbox\"",
+                dir.display()
+            )
+        } else {
+            o.mailer.to_string()
+        },
+        from = or(o.from, "Security Team <security@example.org>"),
+        extra = o.extra,
         dir = dir.display(),
         maildir = o.maildir,
         key = super::team_secret_key().display(),
@@ -61,6 +98,14 @@ templates = "{templates}"
     );
     std::fs::write(&config, text).expect("config");
     config
+}
+
+fn or<'a>(value: &'a str, default: &'a str) -> &'a str {
+    if value.is_empty() {
+        default
+    } else {
+        value
+    }
 }
 
 /// Creates the Maildir `<dir>/inbox` (new, cur, tmp).
