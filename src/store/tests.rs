@@ -153,7 +153,7 @@ fn synced_writes_find_sleds_log_and_the_cache_follows_every_write() {
     assert!(store.raw(&rec.tracking_id).unwrap().is_none());
     drop(store);
     // A fresh process sees what the cache of the old one saw.
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let back = store.get(&rec.tracking_id).unwrap().unwrap();
     assert_eq!(back.state, State::Archived);
     assert!(back.file_attempts.started);
@@ -166,4 +166,20 @@ fn synced_writes_find_sleds_log_and_the_cache_follows_every_write() {
         })
         .unwrap();
     assert_eq!(seen, 1);
+}
+
+/// Opens the store again in this process. sled's flusher thread holds the
+/// database (and its file lock) for a moment after the last handle is
+/// dropped, so the lock is waited for, at most 10 s.
+fn reopen(dir: &std::path::Path) -> SledStore {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match SledStore::open(dir) {
+            Ok(store) => return store,
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("reopening the store: {e}"),
+        }
+    }
 }
