@@ -54,6 +54,21 @@ pub struct ImapSource {
     pub more_waiting: bool,
 }
 
+/// `UID FETCH set query`, every response collected.
+async fn fetch_all(
+    session: &mut Session<Stream>,
+    set: &str,
+    query: &str,
+) -> Effect<Vec<async_imap::types::Fetch>> {
+    session
+        .uid_fetch(set, query)
+        .await
+        .map_err(|e| transient("UID FETCH", e))?
+        .try_collect()
+        .await
+        .map_err(|e| transient("UID FETCH", e))
+}
+
 fn transient(what: &str, e: impl std::fmt::Display) -> EffectError {
     EffectError::Transient(format!("IMAP {what}: {e}"))
 }
@@ -217,13 +232,7 @@ impl ImapSource {
             return Ok(Vec::new());
         }
         // Sizes first: no body is fetched before its size is known.
-        let sized: Vec<_> = session
-            .uid_fetch(uid_set(&uids), "(UID RFC822.SIZE)")
-            .await
-            .map_err(|e| transient("UID FETCH", e))?
-            .try_collect()
-            .await
-            .map_err(|e| transient("UID FETCH", e))?;
+        let sized = fetch_all(session, &uid_set(&uids), "(UID RFC822.SIZE)").await?;
         let mut sizes: Vec<(u32, u64)> = sized
             .iter()
             .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
@@ -238,13 +247,7 @@ impl ImapSource {
         let mut out = Vec::new();
         let mut fetched: u64 = 0;
         for batch in batches(&whole, bounds.max_fetch_batch_bytes, FETCH_BATCH) {
-            let fetches: Vec<_> = session
-                .uid_fetch(uid_set(&batch), "(UID BODY.PEEK[])")
-                .await
-                .map_err(|e| transient("UID FETCH", e))?
-                .try_collect()
-                .await
-                .map_err(|e| transient("UID FETCH", e))?;
+            let fetches = fetch_all(session, &uid_set(&batch), "(UID BODY.PEEK[])").await?;
             for f in fetches {
                 let (Some(uid), Some(body)) = (f.uid, f.body()) else {
                     continue;
@@ -267,13 +270,7 @@ impl ImapSource {
         let uids: Vec<u32> = oversized.iter().map(|(uid, _)| *uid).collect();
         for batch in uids.chunks(FETCH_BATCH) {
             let query = format!("(UID BODY.PEEK[HEADER]<0.{}>)", bounds.max_header_bytes);
-            let fetches: Vec<_> = session
-                .uid_fetch(uid_set(batch), &query)
-                .await
-                .map_err(|e| transient("UID FETCH", e))?
-                .try_collect()
-                .await
-                .map_err(|e| transient("UID FETCH", e))?;
+            let fetches = fetch_all(session, &uid_set(batch), &query).await?;
             for f in fetches {
                 let Some(uid) = f.uid else { continue };
                 let Some(&size) = sizes.get(&uid) else {

@@ -197,7 +197,7 @@ pub fn headers_only(raw: &[u8], limits: &Limits) -> Opened {
 
 impl Opened {
     /// Nothing read yet: size and hash of `raw`.
-    fn blank(raw: &[u8]) -> Opened {
+    pub(super) fn blank(raw: &[u8]) -> Opened {
         Opened {
             headers: Headers::default(),
             subject: None,

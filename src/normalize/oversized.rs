@@ -6,30 +6,21 @@
 
 use mail_parser::{MessageParser, MimeHeaders};
 
-use super::{sha256_hex, Encryption, Headers, Opened};
+use super::{Encryption, Headers, Opened};
 use crate::config::Limits;
-use crate::openpgp::SignatureStatus;
 
 /// Opens the header section `raw` of a message of `size` bytes.
 pub fn open_oversized(raw: &[u8], size: u64, limits: &Limits) -> Opened {
-    let mut opened = Opened {
-        headers: Headers::default(),
-        subject: None,
-        encryption: Encryption::None,
-        signature: SignatureStatus::Unsigned,
-        text: String::new(),
-        attachments: Vec::new(),
-        malformed: Some(format!(
-            "message of {size} bytes exceeds the limit of {} bytes, so only its headers were read; please send it again smaller (large files as links)",
-            limits.max_message_bytes
-        )),
-        notes: vec![format!(
-            "only the header section ({} bytes) was fetched; the SHA-256 is of that section",
-            raw.len()
-        )],
-        raw_size: size,
-        raw_sha256: sha256_hex(raw),
-    };
+    let mut opened = Opened::blank(raw);
+    opened.raw_size = size;
+    opened.malformed = Some(format!(
+        "message of {size} bytes exceeds the limit of {} bytes, so only its headers were read; please send it again smaller (large files as links)",
+        limits.max_message_bytes
+    ));
+    opened.notes.push(format!(
+        "only the header section ({} bytes) was fetched; the SHA-256 is of that section",
+        raw.len()
+    ));
     let Some(message) = MessageParser::default().parse_headers(raw) else {
         return opened;
     };

@@ -298,6 +298,19 @@ mod tests {
         assert_eq!(t.matches('\u{1F600}').count(), 118);
     }
 
+    /// The text inside the fences of `chunks`, joined.
+    fn unfenced(chunks: &[String]) -> String {
+        chunks
+            .iter()
+            .map(|c| {
+                let mut lines: Vec<&str> = c.lines().collect();
+                lines.remove(0);
+                lines.pop();
+                lines.join("\n")
+            })
+            .collect()
+    }
+
     #[test]
     fn astral_text_chunks_fit_in_utf16_units() {
         let text = format!(
@@ -309,15 +322,7 @@ mod tests {
         let chunks = fence_chunks(&text, 700, 60_000);
         assert!(body_len(&chunks[0]) <= 700);
         assert!(chunks.iter().all(|c| body_len(c) <= 60_000));
-        let inner: String = chunks
-            .iter()
-            .map(|c| {
-                let mut lines: Vec<&str> = c.lines().collect();
-                lines.remove(0);
-                lines.pop();
-                lines.join("\n")
-            })
-            .collect();
+        let inner = unfenced(&chunks);
         assert_eq!(inner.replace('\n', ""), text.replace('\n', ""));
     }
 
@@ -327,15 +332,7 @@ mod tests {
         let chunks = fence_chunks(&text, 700, 1000);
         assert!(char_len(&chunks[0]) <= 700);
         assert!(chunks.iter().all(|c| char_len(c) <= 1000));
-        let inner: String = chunks
-            .iter()
-            .map(|c| {
-                let mut lines: Vec<&str> = c.lines().collect();
-                lines.remove(0);
-                lines.pop();
-                lines.join("\n")
-            })
-            .collect();
+        let inner = unfenced(&chunks);
         assert_eq!(inner.replace('\n', ""), text.replace('\n', ""));
     }
 }
