@@ -11,7 +11,6 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 
 use common::offline::{self, Offline};
 use openpgp::cert::{Cert, CertBuilder};
@@ -97,16 +96,8 @@ fn run(dir: &Path, listed: bool) -> (Vec<String>, String) {
             ..Offline::default()
         },
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_secintake"))
-        .args(["run", "--once", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run secintake");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::offline::run_once(&config);
+    common::offline::assert_ran(&out);
     let sent: Vec<String> = std::fs::read_dir(dir.join("outbox"))
         .map(|e| {
             e.flatten()

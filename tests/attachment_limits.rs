@@ -9,7 +9,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::offline::{self, Offline};
@@ -107,11 +106,7 @@ fn three_thousand_attachments_offline() {
         },
     );
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_secintake"))
-        .args(["run", "--once", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run secintake");
+    let out = common::offline::run_once(&config);
     let took = start.elapsed();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "secintake run failed: {log}");

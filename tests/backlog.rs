@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::daemon::Daemon;
@@ -55,11 +54,7 @@ fn a_backlog_larger_than_one_pass_is_worked_through_in_one_run() {
     let dir = tmp.path();
     seed(dir);
     let config = write_config(dir, "5s");
-    let out = Command::new(env!("CARGO_BIN_EXE_secintake"))
-        .args(["run", "--once", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run secintake");
+    let out = common::offline::run_once(&config);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "secintake run failed: {log}");
     assert_worked_through(dir);

@@ -10,7 +10,6 @@ mod support;
 use common::offline::{self, Offline};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const DEMO_FINGERPRINT: &str = "ED4AE5829BA9824B13BEA54D69BEE4C855097941";
 
@@ -80,11 +79,7 @@ fn hostile_inputs_are_filed_as_stubs_without_ciphertext() {
         std::fs::write(dir.join(format!("inbox/new/{i:03}.hostile")), raw).expect("seed");
     }
     let config = write_config(dir);
-    let out = Command::new(env!("CARGO_BIN_EXE_secintake"))
-        .args(["run", "--once", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run secintake");
+    let out = common::offline::run_once(&config);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "secintake run failed: {log}");
 

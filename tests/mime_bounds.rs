@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::offline::{self, Offline};
@@ -84,24 +83,10 @@ fn part_and_nesting_floods_are_malformed_stubs() {
         },
     );
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_secintake"))
-        .args(["run", "--once", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run secintake");
+    let out = common::offline::run_once(&config);
     let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut issues: Vec<_> = std::fs::read_dir(dir.join("issues"))
-        .expect("issues")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    issues.sort();
+    common::offline::assert_ran(&out);
+    let issues = common::offline::issue_files(dir);
     let texts: Vec<String> = issues
         .iter()
         .map(|p| std::fs::read_to_string(p).expect("issue"))

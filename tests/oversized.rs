@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::offline::{self, Offline};
@@ -161,23 +160,9 @@ fn oversized_maildir_file_is_a_stub_too() {
             ..Offline::default()
         },
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_secintake"))
-        .args(["run", "--once", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run secintake");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut issues: Vec<_> = std::fs::read_dir(dir.join("issues"))
-        .expect("issues")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    issues.sort();
+    let out = common::offline::run_once(&config);
+    common::offline::assert_ran(&out);
+    let issues = common::offline::issue_files(dir);
     assert_eq!(issues.len(), 2);
     let stub = std::fs::read_to_string(&issues[0]).expect("stub");
     assert!(stub.contains("Huge core dump"), "{stub}");
@@ -231,7 +216,7 @@ fn fetch_passes_keep_the_byte_budget() {
             &body,
         ));
     }
-    let out = Command::new(daemon::binary())
+    let out = std::process::Command::new(daemon::binary())
         .args([
             "--config",
             env.config.to_str().expect("path"),

@@ -7,6 +7,7 @@
 //! server tests.)
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// What differs between tests: lines added to sections, or sections
 /// replaced. Empty fields keep the defaults.
@@ -113,4 +114,34 @@ pub fn maildir(dir: &Path) {
     for sub in ["inbox/new", "inbox/cur", "inbox/tmp"] {
         std::fs::create_dir_all(dir.join(sub)).expect("maildir");
     }
+}
+
+/// Runs `secintake run --once --config <config>` and returns what it did.
+pub fn run_once(config: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_secintake"))
+        .args(["run", "--once", "--config"])
+        .arg(config)
+        .output()
+        .expect("run secintake")
+}
+
+/// Asserts that a run succeeded, showing its log if not.
+pub fn assert_ran(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The directory tracker's issue files in `<dir>/issues`, in number order.
+pub fn issue_files(dir: &Path) -> Vec<PathBuf> {
+    let mut issues: Vec<PathBuf> = std::fs::read_dir(dir.join("issues"))
+        .expect("issues")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    issues.sort();
+    issues
 }
