@@ -1,4 +1,4 @@
-//! Key lint: the team's real published key (../shared/keys) shows its known
+//! Key lint: the team's real published key (keys/jupyter-security.pub.asc) shows its known
 //! defects, a modern key does not, and `secintake check` reports them as
 //! warnings for configured and published keys alike.
 
@@ -14,19 +14,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The team's real key, or `None` where shared/ is absent (a failure under CI).
-fn real_key() -> Option<PathBuf> {
-    let p = root().join("../shared/keys/ipython_security.asc");
-    if p.is_file() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but {} is missing",
-        p.display()
-    );
-    eprintln!("SKIP: no {}", p.display());
-    None
+/// The team's real published key, shipped in `keys/`.
+fn real_key() -> PathBuf {
+    root().join("keys/jupyter-security.pub.asc")
 }
 
 const ADDRESSES: [&str; 2] = ["security@ipython.org", "security@jupyter.org"];
@@ -37,9 +27,7 @@ fn addresses() -> Vec<String> {
 
 #[test]
 fn the_real_jupyter_key_shows_its_defects() {
-    let Some(path) = real_key() else {
-        return;
-    };
+    let path = real_key();
     let findings = lint_certs(&read_certs(&path).expect("key"), &addresses());
     for f in &findings {
         println!("{f}");
@@ -68,7 +56,7 @@ fn the_real_jupyter_key_shows_its_defects() {
 
 #[test]
 fn a_modern_key_has_no_hash_or_algorithm_findings() {
-    let key = root().join("examples/keys/DEMO-ONLY-security.pub.asc");
+    let key = root().join("keys/DEMO-ONLY-security.pub.asc");
     let findings = lint_certs(
         &read_certs(&key).expect("key"),
         &["security@demo.invalid".into()],
@@ -98,9 +86,7 @@ fn settings(dir: &Path, published: &Path) -> Settings {
 
 #[tokio::test]
 async fn check_warns_about_configured_and_published_keys() {
-    let Some(real) = real_key() else {
-        return;
-    };
+    let real = real_key();
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = settings(dir.path(), &real);
     let report = secintake::ops::check::run(&settings, false).await;
@@ -110,7 +96,7 @@ async fn check_warns_about_configured_and_published_keys() {
     let published: Vec<_> = report
         .warnings
         .iter()
-        .filter(|w| w.contains("published in") && w.contains("ipython_security.asc"))
+        .filter(|w| w.contains("published in") && w.contains("jupyter-security.pub.asc"))
         .collect();
     assert!(
         published.iter().any(|w| w.contains("SHA-1")),

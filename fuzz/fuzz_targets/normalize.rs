@@ -15,7 +15,7 @@ use sequoia_openpgp::parse::Parse;
 fn keyring() -> &'static Keyring {
     static KEYRING: OnceLock<Keyring> = OnceLock::new();
     KEYRING.get_or_init(|| {
-        let key = include_bytes!("../../examples/keys/DEMO-ONLY-security.sec.asc");
+        let key = include_bytes!("../../keys/DEMO-ONLY-security.sec.asc");
         let certs = CertParser::from_bytes(&key[..])
             .expect("demo key")
             .filter_map(Result::ok)

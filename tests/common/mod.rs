@@ -29,11 +29,11 @@ pub fn repo_root() -> PathBuf {
 
 /// The demo key: its secret half is public in this repository.
 pub fn team_secret_key() -> PathBuf {
-    repo_root().join("examples/keys/DEMO-ONLY-security.sec.asc")
+    repo_root().join("keys/DEMO-ONLY-security.sec.asc")
 }
 
 pub fn team_public_key() -> PathBuf {
-    repo_root().join("examples/keys/DEMO-ONLY-security.pub.asc")
+    repo_root().join("keys/DEMO-ONLY-security.pub.asc")
 }
 
 pub struct Env {
