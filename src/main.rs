@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 use secintake::config::Settings;
 use secintake::daemon;
-use secintake::ops::{check, logging, status};
+use secintake::ops::{check, init, logging, status};
 use secintake::support::shutdown;
 
 #[derive(Parser)]
@@ -55,6 +55,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a starter configuration, the templates and an empty
+    /// credentials directory (never overwrites a configuration).
+    Init {
+        /// Where to write them.
+        #[arg(long, default_value = "/etc/secintake")]
+        dir: PathBuf,
+    },
 }
 
 fn load(path: &std::path::Path) -> Result<Settings, ExitCode> {
@@ -83,6 +90,7 @@ fn main() -> ExitCode {
             Command::Run { once } => run(&cli.config, once).await,
             Command::Check { offline } => check_cmd(&cli.config, offline).await,
             Command::Status { json } => status_cmd(&cli.config, json),
+            Command::Init { dir } => init_cmd(&dir),
         }
     });
     // An opening that ran past its limit may still occupy a blocking
@@ -185,6 +193,19 @@ async fn check_cmd(path: &std::path::Path, offline: bool) -> ExitCode {
         println!("unreachable: {p}");
     }
     ExitCode::from(report.exit_code() as u8)
+}
+
+fn init_cmd(dir: &std::path::Path) -> ExitCode {
+    match init::run(dir) {
+        Ok(made) => {
+            print!("{}", init::next_steps(&made));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("secintake init: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn status_cmd(path: &std::path::Path, json: bool) -> ExitCode {

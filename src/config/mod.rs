@@ -87,14 +87,24 @@ impl Resolver {
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
-        let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+        // systemd's LoadCredential= directory when the service runs; by
+        // hand (`secintake check` as root), the `credentials/` directory
+        // beside the configuration that `secintake init` makes.
+        let credentials_dir = std::env::var_os("CREDENTIALS_DIRECTORY")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let beside = config_dir.join("credentials");
+                beside.is_dir().then_some(beside)
+            });
         Resolver {
             config_dir,
             credentials_dir,
         }
     }
 
-    /// A secret file: credentials directory first, then the config directory.
+    /// A secret file: in `$CREDENTIALS_DIRECTORY`, else in `credentials/`
+    /// beside the configuration when that exists, else beside the
+    /// configuration.
     pub(crate) fn secret_path(&self, value: &str) -> PathBuf {
         let p = PathBuf::from(value);
         if p.is_absolute() {
