@@ -314,6 +314,17 @@ pub async fn run_with_reload(
                 _ = shutdown.deadline(SHUTDOWN_GRACE) => {}
             }
         }
+        // Coordinator commands on the tracking issues.
+        if !shutdown.is_triggered() {
+            tokio::select! {
+                r = crate::pipeline::conversation::pass(&pipeline, Utc::now()) => {
+                    if let Err(e) = r {
+                        tracing::error!(error = %e, "state store failure in the conversation pass");
+                    }
+                }
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => {}
+            }
+        }
         reconnects.account(&source);
         metrics::global().pass_finished(&records);
         info.passes += 1;
