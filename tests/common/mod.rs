@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod gpg;
 pub mod mail;
 pub mod offline;
 pub mod service;
