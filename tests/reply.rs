@@ -107,6 +107,19 @@ fn coordinator_commands_reach_the_reporter_once_encrypted_and_on_the_record() {
     let cve = env
         .github
         .comment_as(REPO, n, COORDINATOR, "/notice cve cve-2026-4242");
+    let kinds = [
+        (
+            "/notice needs-info\nWhich kernel version?",
+            "Which kernel version?",
+        ),
+        (
+            "/notice NOT-ACCEPTED",
+            "does not consider it a security vulnerability",
+        ),
+        ("/notice released 4.2.1, 3.6.9", "released in: 4.2.1, 3.6.9"),
+        ("/notice credit", "How would you like to be named"),
+    ]
+    .map(|(body, expect)| (env.github.comment_as(REPO, n, COORDINATOR, body), expect));
     let bad = env
         .github
         .comment_as(REPO, n, COORDINATOR, "/notice cve 2026-4242");
@@ -123,11 +136,11 @@ fn coordinator_commands_reach_the_reporter_once_encrypted_and_on_the_record() {
         .comment_as(REPO, n, COORDINATOR, "Looks real; /reply later.");
     let log = run_once(&env, "run2.log");
 
-    // Exactly the two commands' mails arrive: ack + reply + notice.
-    let inbox = env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 3, WAIT);
+    // Exactly the six commands' mails arrive: ack + reply + five notices.
+    let inbox = env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 7, WAIT);
     std::thread::sleep(Duration::from_secs(2));
     let inbox_now = env.mailbox(REPORTER, REPORTER_PW, "INBOX");
-    assert_eq!(inbox_now.len(), 3, "ack, reply and notice only");
+    assert_eq!(inbox_now.len(), 7, "ack, reply and five notices only");
     for m in &inbox {
         let m = text(m);
         assert!(!m.contains("STRANGER-TEXT") && !m.contains("OWN-TEXT"));
@@ -168,13 +181,25 @@ fn coordinator_commands_reach_the_reporter_once_encrypted_and_on_the_record() {
         plain.contains("CVE-2026-4242") && plain.contains(&tid),
         "{plain}"
     );
+    let mut delivered = 1;
+    for (id, expect) in kinds {
+        let mail = mail_for(&inbox, id);
+        assert_eq!(mail.len(), 1, "one mail for comment {id}");
+        let plain = open(&gpg, &mail[0], &team_fpr);
+        assert!(
+            plain.contains(expect) && plain.contains(&tid),
+            "{expect}: {plain}"
+        );
+        delivered += 1;
+    }
+    assert_eq!(delivered, 5, "every notice kind delivered");
 
     // On the record: one answer per acted-on command; none for the
     // stranger's, our own or the remark.
     let said = answers(&env, n);
     let ids: Vec<u64> = said.iter().map(|(id, _)| *id).collect();
-    assert_eq!(ids.len(), 3, "three answers: {said:?}");
-    for id in [reply, cve, bad] {
+    assert_eq!(ids.len(), 7, "seven answers: {said:?}");
+    for id in [reply, cve, bad].into_iter().chain(kinds.map(|(id, _)| id)) {
         assert_eq!(ids.iter().filter(|i| **i == id).count(), 1, "{said:?}");
     }
     assert!(!ids.contains(&stranger) && !ids.contains(&ours));
@@ -203,10 +228,10 @@ fn coordinator_commands_reach_the_reporter_once_encrypted_and_on_the_record() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         env.mailbox(REPORTER, REPORTER_PW, "INBOX").len(),
-        3,
+        7,
         "nothing sent twice"
     );
-    assert_eq!(answers(&env, n).len(), 3, "no answer twice");
+    assert_eq!(answers(&env, n).len(), 7, "no answer twice");
     let requests = env.github.requests();
     let listings: Vec<_> = requests
         .iter()
@@ -297,4 +322,67 @@ fn encrypted_report_without_key_gets_nothing_in_clear_until_reply_plain() {
     let said = answers(&env, n);
     assert_eq!(said.len(), 2, "{said:?}");
     assert!(said[1].1.contains("**not encrypted**"), "{}", said[1].1);
+}
+
+/// Runs `--once` with `failpoint` armed: the daemon aborts there.
+fn run_killed(env: &Env, log: &str, failpoint: &str) {
+    let mut daemon = Daemon::start_env(
+        &env.config,
+        env.path(log),
+        &["--once"],
+        &[("SECINTAKE_FAILPOINT", failpoint)],
+    );
+    let status = daemon.wait(WAIT).expect("the daemon ends");
+    assert!(
+        !status.success(),
+        "{failpoint} did not abort:\n{}",
+        daemon.log_text()
+    );
+}
+
+#[test]
+fn a_kill_before_smtp_or_before_recording_the_answer_gives_one_mail_and_one_answer() {
+    let Some(env) = Env::start(Options {
+        extra: "\n[conversation]\nenabled = true\n".into(),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    env.github.set_association(REPO, COORDINATOR, "OWNER");
+    env.deliver(&mail::plain(
+        REPORTER,
+        "Widget bug",
+        "<plain-1@example.test>",
+        "REPORT-TEXT-pl",
+    ));
+    run_once(&env, "run1.log");
+    let n = env.wait_issues(1, WAIT)[0].number;
+    env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 1, WAIT);
+
+    // Killed between the synced intent and SMTP: the next run sends it.
+    let first = env
+        .github
+        .comment_as(REPO, n, COORDINATOR, "/reply\nFIRST-ANSWER");
+    run_killed(&env, "killed1.log", "effect.command.intent:1");
+    assert_eq!(env.mailbox(REPORTER, REPORTER_PW, "INBOX").len(), 1);
+    run_once(&env, "run2.log");
+    // Killed after our answer was posted, before it was recorded: the next
+    // run finds it by its marker.
+    let second = env
+        .github
+        .comment_as(REPO, n, COORDINATOR, "/notice credit");
+    run_killed(&env, "killed2.log", "effect.command.answered:1");
+    run_once(&env, "run3.log");
+    run_once(&env, "run4.log");
+
+    let inbox = env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 3, WAIT);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(env.mailbox(REPORTER, REPORTER_PW, "INBOX").len(), 3);
+    assert_eq!(mail_for(&inbox, first).len(), 1);
+    assert_eq!(mail_for(&inbox, second).len(), 1);
+    assert!(mail_for(&inbox, first)[0].contains("FIRST-ANSWER"));
+    let said = answers(&env, n);
+    let count = |id: u64| said.iter().filter(|(i, _)| *i == id).count();
+    assert_eq!((count(first), count(second)), (1, 1), "{said:?}");
+    assert_eq!(said.len(), 2);
 }
