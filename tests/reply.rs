@@ -264,6 +264,34 @@ fn coordinator_commands_reach_the_reporter_once_encrypted_and_on_the_record() {
         "requests in a pass with no new comments (besides the start-up privacy check): {quiet:?}"
     );
     assert_eq!(quiet.len(), 1, "{quiet:?}");
+
+    // The reporter answers our reply, encrypted: a comment on the issue.
+    let answer = String::from_utf8(mail::pgp_mime(
+        &team_public_key(),
+        REPORTER,
+        "Re: the patch",
+        "<answer-1@example.test>",
+        "ANSWER-TEXT-3c: the patch fixes it",
+    ))
+    .unwrap()
+    .replacen(
+        "Message-ID: <answer-1@example.test>\r\n",
+        &format!("Message-ID: <answer-1@example.test>\r\nIn-Reply-To: {mid}\r\n"),
+        1,
+    );
+    env.deliver(answer.as_bytes());
+    run_once(&env, "run5.log");
+    let comments = env.github.comments_with_authors(REPO, n);
+    let threaded: Vec<_> = comments
+        .iter()
+        .filter(|(_, b)| b.contains("ANSWER-TEXT-3c"))
+        .collect();
+    assert_eq!(threaded.len(), 1, "the reporter's answer as one comment");
+    assert_eq!(
+        env.github.issues(REPO).len(),
+        1,
+        "no new issue for the answer"
+    );
 }
 
 #[test]
