@@ -414,3 +414,45 @@ fn a_kill_before_smtp_or_before_recording_the_answer_gives_one_mail_and_one_answ
     assert_eq!((count(first), count(second)), (1, 1), "{said:?}");
     assert_eq!(said.len(), 2);
 }
+
+#[test]
+fn an_address_the_rate_cap_protects_gets_no_command_mail() {
+    let Some(env) = Env::start(Options {
+        extra: "per_address_max = 1\n\n[conversation]\nenabled = true\n".into(),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    env.github
+        .set_association(REPO, COORDINATOR, "COLLABORATOR");
+    for (i, subject) in ["First widget bug", "Second, unrelated kernel bug"]
+        .iter()
+        .enumerate()
+    {
+        env.deliver(&mail::plain(
+            REPORTER,
+            subject,
+            &format!("<capped-{i}@example.test>"),
+            &format!("REPORT-TEXT-{i} about {subject}"),
+        ));
+    }
+    run_once(&env, "run1.log");
+    let issues = env.wait_issues(2, WAIT);
+    env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 1, WAIT);
+    // The second report's acknowledgement was capped: the address is
+    // protected, and a command on its issue is refused.
+    let capped = env
+        .github
+        .comment_as(REPO, issues[1].number, COORDINATOR, "/notice needs-info");
+    run_once(&env, "run2.log");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        env.mailbox(REPORTER, REPORTER_PW, "INBOX").len(),
+        1,
+        "ack only"
+    );
+    let said = answers(&env, issues[1].number);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert_eq!(said[0].0, capped);
+    assert!(said[0].1.contains("rate cap"), "{}", said[0].1);
+}

@@ -8,7 +8,10 @@
 //! The reporter's key: the one kept when the acknowledgement was encrypted
 //! (attached or Autocrypt), the reporter-key directory, or the report
 //! itself while its raw bytes are still held. A report that came
-//! encrypted gets nothing in clear unless the command says `plain`.
+//! encrypted gets nothing in clear unless the command says `plain`. An
+//! address over the acknowledgements' per-address rate cap
+//! ([`crate::pipeline::ratecap`]) gets nothing either (refused on the
+//! issue); the global cap does not apply to what a person wrote.
 
 use chrono::{Duration as ChronoDuration, Utc};
 use sequoia_openpgp::Cert;
@@ -17,6 +20,7 @@ use super::intent::{Intent, Mail};
 use crate::compose::reply::ReplyMail;
 use crate::mailer::encrypt::Protection;
 use crate::ops::failpoint;
+use crate::pipeline::ratecap::{self, Verdict};
 use crate::pipeline::{record_failure, record_success, Pipeline};
 use crate::record::{Ack, Kind, Record};
 use crate::store::StoreError;
@@ -87,6 +91,18 @@ impl Pipeline {
         let Some(to) = rec.facts.reply_address.clone() else {
             return self.refuse(i, "the report has no reply address");
         };
+        if matches!(i.mail, Mail::Pending) {
+            // The per-address cap protects an address flooded in its name;
+            // a person wrote this mail, so the global cap does not hold it.
+            let caps = &self.settings.ack;
+            let store = self.store.as_ref();
+            if let Verdict::Suppress(cap) = ratecap::check(store, &tid, &to, Utc::now(), caps)? {
+                return self.refuse(
+                    i,
+                    &format!("The reporter's address is protected by the rate cap ({cap}), so nothing is sent."),
+                );
+            }
+        }
         let cert = self.reporter_cert(&rec, &to).await?;
         if cert.is_none() && rec.facts.encrypted && !command.plain() {
             return self.refuse(i, NO_KEY);
