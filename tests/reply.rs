@@ -456,3 +456,80 @@ fn an_address_the_rate_cap_protects_gets_no_command_mail() {
     assert_eq!(said[0].0, capped);
     assert!(said[0].1.contains("rate cap"), "{}", said[0].1);
 }
+
+#[test]
+fn a_failed_command_mail_is_said_on_the_issue_and_retried() {
+    let Some(env) = Env::start(Options {
+        extra: "\n[conversation]\nenabled = true\n".into(),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    env.github
+        .set_association(REPO, COORDINATOR, "COLLABORATOR");
+    env.deliver(&mail::plain(
+        REPORTER,
+        "Widget bug",
+        "<down-1@example.test>",
+        "REPORT-TEXT-dn",
+    ));
+    run_once(&env, "run1.log");
+    let n = env.wait_issues(1, WAIT)[0].number;
+    env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 1, WAIT);
+
+    // SMTP unreachable: a closed port.
+    let good = std::fs::read_to_string(&env.config).unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let live = format!("port = {}\n", env.postfix.submission_port);
+    assert!(good.contains(&live));
+    std::fs::write(
+        &env.config,
+        good.replace(&live, &format!("port = {dead}\n")),
+    )
+    .unwrap();
+    let id = env
+        .github
+        .comment_as(REPO, n, COORDINATOR, "/reply\nRETRIED-TEXT");
+    run_once(&env, "run2.log");
+    let notes: Vec<String> = env
+        .github
+        .comments_with_authors(REPO, n)
+        .into_iter()
+        .map(|(_, b)| b)
+        .filter(|b| {
+            b.lines()
+                .next()
+                .is_some_and(|l| l.ends_with(&format!("command:{id} failed -->")))
+        })
+        .collect();
+    assert_eq!(notes.len(), 1, "one note of the failure");
+    assert!(
+        notes[0].contains("failed: ") && notes[0].contains("tries again at"),
+        "{}",
+        notes[0]
+    );
+    assert!(answers(&env, n).is_empty(), "not sent, not answered");
+
+    // SMTP back; after the backoff (5 s) the mail goes, once.
+    std::fs::write(&env.config, good).unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    run_once(&env, "run3.log");
+    let inbox = env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 2, WAIT);
+    assert_eq!(mail_for(&inbox, id).len(), 1);
+    assert!(mail_for(&inbox, id)[0].contains("RETRIED-TEXT"));
+    let said = answers(&env, n);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].1.contains("Sent "), "{}", said[0].1);
+    let all = env.github.comments_with_authors(REPO, n);
+    assert_eq!(
+        all.iter()
+            .filter(|(_, b)| b.contains(&format!("command:{id} failed")))
+            .count(),
+        1,
+        "the failure is said once"
+    );
+}

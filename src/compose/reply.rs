@@ -160,4 +160,24 @@ impl Composer<'_> {
         };
         format!("{head}\n{text}\n\n<sub>secintake, once per command comment.</sub>\n")
     }
+
+    /// Our note that the mail of command comment `comment_id` failed and
+    /// when it is tried again, marker line first
+    /// ([`marker::command_failed`]). `error` is the mailer's, safe to show.
+    pub fn command_failure(
+        &self,
+        tracking_id: &str,
+        comment_id: u64,
+        command: &str,
+        error: &str,
+        next: Option<DateTime<Utc>>,
+    ) -> String {
+        format!(
+            "{}\nSending {} (comment {comment_id}) failed: {}. secintake tries again{}.\n",
+            marker::command_failed(tracking_id, comment_id),
+            code_span_max(command, 100),
+            code_span_max(error, 500),
+            next.map(|t| format!(" at {}", when(t))).unwrap_or_default(),
+        )
+    }
 }

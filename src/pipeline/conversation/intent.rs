@@ -60,6 +60,9 @@ pub struct Intent {
     pub mail_attempts: Attempts,
     /// Our answer on the issue is there.
     pub answered: bool,
+    /// Our note that the mail failed (and is retried) is there: said once.
+    #[serde(default)]
+    pub failure_said: bool,
     pub answer_attempts: Attempts,
 }
 

@@ -53,6 +53,9 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
         if matches!(i.mail, Mail::Pending | Mail::Sending { .. }) && due(&i.mail_attempts, now) {
             p.send_reply(&mut i).await?;
         }
+        if matches!(i.mail, Mail::Pending) && i.mail_attempts.count > 0 && !i.failure_said {
+            say_failure(p, &mut i).await?;
+        }
         if matches!(i.mail, Mail::Sent { .. } | Mail::Refused { .. })
             && !i.answered
             && due(&i.answer_attempts, now)
@@ -150,6 +153,7 @@ fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), Store
         mail: Mail::Pending,
         mail_attempts: Attempts::default(),
         answered: false,
+        failure_said: false,
         answer_attempts: Attempts::default(),
     };
     let conv = &p.settings.conversation;
@@ -266,4 +270,55 @@ async fn answer(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
         }
     }
     i.save(p.store.as_ref(), false)
+}
+
+/// Says once on the issue that the command's mail failed, why, and when
+/// it is tried again. Best effort: if this fails too, the next failure
+/// tries again.
+async fn say_failure(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
+    let Some(tid) = i.tracking_id.clone() else {
+        return Ok(());
+    };
+    let line = marker::command_failed(&tid, i.comment_id);
+    let since = i.seen_at - ChronoDuration::seconds(ANSWER_LOOKBACK);
+    let label = i
+        .command
+        .as_ref()
+        .map(|c| format!("/{}", c.label()))
+        .unwrap_or_default();
+    let body = p.composer().command_failure(
+        &tid,
+        i.comment_id,
+        &label,
+        i.mail_attempts
+            .last_error
+            .as_deref()
+            .unwrap_or("unknown error"),
+        i.mail_attempts.next_at,
+    );
+    let posted = match p.tracker.has_marked_comment(i.issue, &line, since).await {
+        Ok(true) => Ok(()),
+        Ok(false) => p
+            .tracker
+            .comment(&CommentDraft {
+                tracking_id: tid.clone(),
+                issue: i.issue,
+                body,
+                labels: Vec::new(),
+                continuation: Vec::new(),
+            })
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match posted {
+        Ok(()) => {
+            i.failure_said = true;
+            i.save(p.store.as_ref(), false)
+        }
+        Err(e) => {
+            tracing::warn!(tracking_id = %tid, comment_id = i.comment_id, error = %e, "saying on the issue that the command mail failed failed");
+            Ok(())
+        }
+    }
 }
