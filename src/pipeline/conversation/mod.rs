@@ -30,6 +30,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use super::{due, record_failure, record_success, Pipeline};
 use crate::compose::reply::Outcome;
+use crate::ops::metrics::conversation::Commands;
 use crate::pipeline::commands;
 use crate::record::{Attempts, Record};
 use crate::store::StoreError;
@@ -46,8 +47,10 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
         return Ok(());
     }
     discover(p, now).await?;
+    let mut counts = Commands::default();
     for mut i in Intent::all(p.store.as_ref())? {
         if i.finished() {
+            count(&mut counts, &i);
             continue;
         }
         if matches!(i.mail, Mail::Pending | Mail::Sending { .. }) && due(&i.mail_attempts, now) {
@@ -62,8 +65,20 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
         {
             answer(p, &mut i).await?;
         }
+        count(&mut counts, &i);
     }
+    crate::ops::metrics::global().commands(counts);
     Ok(())
+}
+
+fn count(c: &mut Commands, i: &Intent) {
+    let n = match i.mail {
+        Mail::Pending | Mail::Sending { .. } => &mut c.pending,
+        Mail::Sent { .. } => &mut c.sent,
+        Mail::Refused { .. } => &mut c.refused,
+        Mail::Ignored { .. } => &mut c.ignored,
+    };
+    *n += 1;
 }
 
 /// Where the listing starts: the high-water mark, or, before the first
