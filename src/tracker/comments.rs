@@ -44,7 +44,7 @@ pub struct CommentBatch {
 impl Tracker {
     /// Comments of every issue created or edited at or after `since`, by
     /// update time (oldest first), at most `max_pages` pages of 100. The
-    /// directory tracker has none yet (its commands are future work).
+    /// directory tracker lists all of its comments (local files).
     pub async fn comments_since(
         &self,
         since: DateTime<Utc>,
@@ -52,7 +52,7 @@ impl Tracker {
     ) -> Effect<CommentBatch> {
         match self {
             Tracker::Github(t) => t.comments_since(since, max_pages).await,
-            Tracker::Directory(_) => Ok(CommentBatch::default()),
+            Tracker::Directory(t) => t.comments(),
         }
     }
 
