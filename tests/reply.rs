@@ -533,3 +533,38 @@ fn a_failed_command_mail_is_said_on_the_issue_and_retried() {
         "the failure is said once"
     );
 }
+
+#[test]
+fn a_running_daemon_in_imap_idle_picks_up_a_command_within_its_poll_interval() {
+    let Some(env) = Env::start(Options {
+        extra: "\n[conversation]\nenabled = true\npoll_interval = \"1s\"\n".into(),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    env.github
+        .set_association(REPO, COORDINATOR, "COLLABORATOR");
+    let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
+    env.deliver(&mail::plain(
+        REPORTER,
+        "Widget bug",
+        "<idle-1@example.test>",
+        "REPORT-TEXT-id",
+    ));
+    let n = env.wait_issues(1, WAIT)[0].number;
+    env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 1, WAIT);
+    let posted = std::time::Instant::now();
+    let id = env
+        .github
+        .comment_as(REPO, n, COORDINATOR, "/reply\nWHILE-IDLE");
+    let inbox = env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 2, Duration::from_secs(20));
+    let took = posted.elapsed();
+    assert_eq!(mail_for(&inbox, id).len(), 1);
+    let answered = wait_until(Duration::from_secs(20), || {
+        (!answers(&env, n).is_empty()).then_some(())
+    });
+    assert!(answered.is_some(), "{}", daemon.log_text());
+    eprintln!("command comment to mail in the reporter's INBOX, daemon in IDLE: {took:?}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    daemon.terminate(Duration::from_secs(20));
+}

@@ -2,6 +2,8 @@
 //! (`/reply`, `/notice`; see [`crate::pipeline::commands`] and
 //! [`crate::pipeline::conversation`]).
 
+use std::time::Duration;
+
 use super::reader::{Problems, Section};
 
 #[derive(Debug, Clone)]
@@ -13,6 +15,9 @@ pub struct ConversationSettings {
     pub allowed_logins: Vec<String>,
     /// Pages of 100 comments read at most per pass (the rest next pass).
     pub max_pages: u32,
+    /// How often comments are listed (the daemon wakes for it even while
+    /// IMAP IDLE waits for mail).
+    pub poll_interval: Duration,
 }
 
 impl Default for ConversationSettings {
@@ -21,6 +26,7 @@ impl Default for ConversationSettings {
             enabled: false,
             allowed_logins: Vec::new(),
             max_pages: 10,
+            poll_interval: Duration::from_secs(60),
         }
     }
 }
@@ -42,10 +48,15 @@ impl ConversationSettings {
                 "must be GitHub logins (letters, digits and dashes, at most 39)",
             );
         }
+        let poll_interval = s.duration_or("poll_interval", d.poll_interval, p);
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&poll_interval) {
+            p.add(s.key("poll_interval"), "must be from 1s to 1h");
+        }
         let settings = ConversationSettings {
             enabled: s.bool_or("enabled", d.enabled, p),
             allowed_logins,
             max_pages: s.number_or("max_pages", 1..=100, d.max_pages, p),
+            poll_interval,
         };
         s.finish(p);
         settings

@@ -21,7 +21,9 @@
 //! 4. **answer** on the issue, once (marker line first, looked for before
 //!    posting): what went where, or why nothing did.
 //!
-//! Failures are retried with the pipeline's backoff.
+//! Failures are retried with the pipeline's backoff. The daemon runs a pass
+//! every `[conversation] poll_interval` (waking from IMAP IDLE for it), or
+//! sooner when a retry is due.
 
 pub mod intent;
 mod send;
@@ -41,10 +43,17 @@ pub use intent::{Intent, Mail};
 /// Looking for our answer starts this long before the comment was seen.
 const ANSWER_LOOKBACK: i64 = 60;
 
-/// One pass: discover, judge, send, answer.
-pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
-    if !p.settings.conversation.enabled || p.tracker.held().is_some() {
-        return Ok(());
+/// One pass: discover, judge, send, answer. Returns when the next pass is
+/// due (`[conversation] poll_interval` from now, or a retry before it);
+/// None when conversation is off.
+pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let conv = &p.settings.conversation;
+    if !conv.enabled {
+        return Ok(None);
+    }
+    let mut next = now + crate::config::duration::to_chrono(conv.poll_interval);
+    if p.tracker.held().is_some() {
+        return Ok(Some(next));
     }
     discover(p, now).await?;
     let mut counts = Commands::default();
@@ -66,9 +75,15 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
             answer(p, &mut i).await?;
         }
         count(&mut counts, &i);
+        let retry = match i.mail {
+            Mail::Pending | Mail::Sending { .. } => i.mail_attempts.next_at,
+            _ if !i.answered => i.answer_attempts.next_at,
+            _ => None,
+        };
+        next = next.min(retry.unwrap_or(next));
     }
     crate::ops::metrics::global().commands(counts);
-    Ok(())
+    Ok(Some(next))
 }
 
 fn count(c: &mut Commands, i: &Intent) {
