@@ -91,6 +91,10 @@ impl Pipeline {
         let Some(to) = rec.facts.reply_address.clone() else {
             return self.refuse(i, "the report has no reply address");
         };
+        let own = &self.settings.instance.addresses;
+        if own.iter().any(|a| a.eq_ignore_ascii_case(&to)) {
+            return self.refuse(i, "the report's reply address is our own");
+        }
         if matches!(i.mail, Mail::Pending) {
             // The per-address cap protects an address flooded in its name;
             // a person wrote this mail, so the global cap does not hold it.
