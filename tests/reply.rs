@@ -292,6 +292,17 @@ fn coordinator_commands_reach_the_reporter_once_encrypted_and_on_the_record() {
         1,
         "no new issue for the answer"
     );
+
+    // `status` counts the command comments: the reply and five notices
+    // sent, the bad notice refused, the stranger's ignored (our own and the
+    // remark are no command comments).
+    let (code, out) =
+        common::daemon::run_cli(&["status", "--config", env.config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("commands: 0 pending, 6 sent, 1 refused, 1 ignored"),
+        "{out}"
+    );
 }
 
 #[test]

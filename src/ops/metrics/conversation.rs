@@ -4,7 +4,7 @@
 //! beside the registry's lock, like [`super::window`].
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::Metrics;
 
@@ -12,9 +12,11 @@ static PENDING: AtomicU64 = AtomicU64::new(0);
 static SENT: AtomicU64 = AtomicU64::new(0);
 static REFUSED: AtomicU64 = AtomicU64::new(0);
 static IGNORED: AtomicU64 = AtomicU64::new(0);
+/// A conversation pass has counted (the gauges mean something).
+static COUNTED: AtomicBool = AtomicBool::new(false);
 
 /// Command comments by state, counted over the store's intents.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Commands {
     /// Mail not yet sent (waiting, being sent, or retried after a failure).
     pub pending: u64,
@@ -32,6 +34,17 @@ impl Metrics {
         SENT.store(c.sent, Ordering::Relaxed);
         REFUSED.store(c.refused, Ordering::Relaxed);
         IGNORED.store(c.ignored, Ordering::Relaxed);
+        COUNTED.store(true, Ordering::Relaxed);
+    }
+
+    /// The counts of the last conversation pass; None before the first.
+    pub fn commands_counted(&self) -> Option<Commands> {
+        COUNTED.load(Ordering::Relaxed).then(|| Commands {
+            pending: PENDING.load(Ordering::Relaxed),
+            sent: SENT.load(Ordering::Relaxed),
+            refused: REFUSED.load(Ordering::Relaxed),
+            ignored: IGNORED.load(Ordering::Relaxed),
+        })
     }
 }
 

@@ -86,6 +86,16 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
     Ok(Some(next))
 }
 
+/// The command comments in the store, by where their mail stands (for
+/// `status` when no daemon runs).
+pub fn counts(store: &dyn crate::store::Store) -> Result<Commands, StoreError> {
+    let mut c = Commands::default();
+    for i in Intent::all(store)? {
+        count(&mut c, &i);
+    }
+    Ok(c)
+}
+
 fn count(c: &mut Commands, i: &Intent) {
     let n = match i.mail {
         Mail::Pending | Mail::Sending { .. } => &mut c.pending,
