@@ -50,7 +50,7 @@ fn daemon_conversation_matches_githubs_openapi_description() {
         return;
     }
     let Some(env) = Env::start(Options {
-        extra: "\n[conversation]\nenabled = true\n".into(),
+        extra: "\n[conversation]\nenabled = true\npoll_interval = \"1s\"\n".into(),
         ..Options::default()
     }) else {
         return;
