@@ -274,6 +274,8 @@ pub async fn run_with_reload(
     let mut records;
     // Openings still running at the end of a pass (see `work`).
     let mut parked = work::Parked::default();
+    // When the conversation pass is due next (None: at once).
+    let mut talk_at: Option<chrono::DateTime<Utc>> = None;
     loop {
         if reload.take() {
             reload::apply(&mut settings, &mut pipeline, &mut source, &mut reconnects).await;
@@ -310,6 +312,19 @@ pub async fn run_with_reload(
                 r = crate::pipeline::reminders::pass(&pipeline, Utc::now()) => match r {
                     Ok(r) => records = r,
                     Err(e) => tracing::error!(error = %e, "state store failure in the reminder pass"),
+                },
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => {}
+            }
+        }
+        // Coordinator commands on the tracking issues, when due.
+        if !shutdown.is_triggered() && talk_at.is_none_or(|t| t <= Utc::now()) {
+            tokio::select! {
+                r = crate::pipeline::conversation::pass(&pipeline, Utc::now()) => match r {
+                    Ok(next) => talk_at = next,
+                    Err(e) => {
+                        tracing::error!(error = %e, "state store failure in the conversation pass");
+                        talk_at = Some(Utc::now() + chrono::Duration::seconds(60));
+                    }
                 },
                 _ = shutdown.deadline(SHUTDOWN_GRACE) => {}
             }
@@ -353,6 +368,7 @@ pub async fn run_with_reload(
         let next = [
             pipeline.next_due(&records),
             pipeline.tracker.next_privacy_check(),
+            talk_at.filter(|_| pipeline.settings.conversation.enabled),
         ];
         let timeout = match next.into_iter().flatten().min() {
             Some(t) => (t - Utc::now())

@@ -5,6 +5,8 @@
 //! GitHub).
 
 mod ack;
+pub mod commands;
+pub mod conversation;
 mod filing;
 pub mod opening;
 pub mod ratecap;
@@ -66,7 +68,7 @@ fn record_success(a: &mut Attempts) {
 }
 
 impl Pipeline {
-    fn composer(&self) -> Composer<'_> {
+    pub(crate) fn composer(&self) -> Composer<'_> {
         Composer {
             settings: &self.settings,
             templates: &self.templates,

@@ -1,6 +1,7 @@
 //! Contract test: the daemon's whole GitHub conversation — the repository's
 //! visibility check, search, listing, labels (list, create, add), contents
-//! upload, issue, comments, continuation parts — goes through Stoplight
+//! upload, issue, comments, continuation parts, the repository-wide comment
+//! listing and the answer to a coordinator's command — goes through Stoplight
 //! Prism, which validates every request and every response against
 //! GitHub's official OpenAPI description (@octokit/openapi, nullable
 //! schemas made checkable first), with `--errors`: a violation turns into
@@ -48,9 +49,14 @@ fn daemon_conversation_matches_githubs_openapi_description() {
     if !require("prism (scripts/install-deps.sh)", have_prism()) {
         return;
     }
-    let Some(env) = Env::start(Options::default()) else {
+    let Some(env) = Env::start(Options {
+        extra: "\n[conversation]\nenabled = true\npoll_interval = \"1s\"\n".into(),
+        ..Options::default()
+    }) else {
         return;
     };
+    env.github
+        .set_association(REPO, "coord-alex", "COLLABORATOR");
     let prism = Prism::start(&env.github.url).expect("start prism");
     // Point the daemon at Prism instead of the fake.
     let config = std::fs::read_to_string(&env.config)
@@ -118,7 +124,15 @@ fn daemon_conversation_matches_githubs_openapi_description() {
     ));
     env.wait_issues(2, WAIT);
 
-    // 3. A follow-up to the first report: label + comment on its issue.
+    // 3. A coordinator's command on the first issue: the repository-wide
+    //    comment listing, our answer looked for and posted. And a
+    //    follow-up to the first report: label + comment on its issue.
+    env.github.comment_as(
+        REPO,
+        issues[0].number,
+        "coord-alex",
+        "/reply\nThanks, we are looking into it.",
+    );
     env.deliver(&mail::plain(
         REPORTER,
         &format!("Re: [{tracking_id}] Your security report was received"),
@@ -131,6 +145,7 @@ fn daemon_conversation_matches_githubs_openapi_description() {
         let second = issues.get(1)?;
         (!first.comments.is_empty()
             && first.labels.contains(&"follow-up".to_string())
+            && first.comments.iter().any(|c| c.contains(" command:"))
             && !second.comments.is_empty())
         .then_some(issues)
     });
@@ -197,6 +212,12 @@ fn daemon_conversation_matches_githubs_openapi_description() {
     assert!(seen("POST", "/issues"), "create issue");
     assert!(seen("POST", "/comments"), "create comment");
     assert!(seen("GET", "/comments"), "list comments");
+    assert!(
+        requests.iter().any(|r| r.method == "GET"
+            && r.path_only() == format!("/repos/{REPO}/issues/comments")
+            && r.path.contains("since=")),
+        "the repository-wide comment listing"
+    );
     assert!(requests
         .iter()
         .any(|r| r.method == "PUT" && r.path.contains("/contents/reports/")));

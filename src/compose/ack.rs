@@ -86,6 +86,8 @@ impl Composer<'_> {
             subject,
             message_id: self.ack_message_id(record, ids),
             in_reply_to: record.facts.message_id.as_deref(),
+            references: &[],
+            auto_submitted: true,
             body,
             label: format!("{}-ack", record.tracking_id),
             protect,

@@ -5,6 +5,7 @@ mod ack;
 mod issue;
 mod parts;
 mod reminder;
+pub mod reply;
 pub mod uploads;
 
 pub use reminder::ReminderKind;

@@ -8,6 +8,7 @@
 //! templates) resolve against the working directory.
 
 mod ack;
+mod conversation;
 mod dedupe;
 pub mod duration;
 mod instance;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use ack::{from_address, AckSettings};
+pub use conversation::ConversationSettings;
 pub use dedupe::DedupeSettings;
 pub use instance::Instance;
 pub use limits::Limits;
@@ -54,6 +56,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub dedupe: DedupeSettings,
     pub reminders: ReminderSettings,
+    pub conversation: ConversationSettings,
 }
 
 /// The configuration could not be used; `problems` lists every reason.
@@ -229,6 +232,8 @@ impl Settings {
         let dedupe = DedupeSettings::read(root.section("dedupe", &mut problems), &mut problems);
         let reminders =
             ReminderSettings::read(root.section("reminders", &mut problems), &mut problems);
+        let conversation =
+            ConversationSettings::read(root.section("conversation", &mut problems), &mut problems);
         root.finish(&mut problems);
 
         match (instance, source, openpgp, tracker, mailer, ack) {
@@ -251,6 +256,7 @@ impl Settings {
                 metrics,
                 dedupe,
                 reminders,
+                conversation,
             }),
             _ => Err(ConfigError {
                 problems: problems.0,

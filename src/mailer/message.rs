@@ -55,6 +55,12 @@ pub struct MailParts<'a> {
     pub subject: String,
     pub message_id: String,
     pub in_reply_to: Option<&'a str>,
+    /// More Message-IDs for `References:` after `in_reply_to` (our earlier
+    /// mail in the thread); each must pass [`safe_message_id`].
+    pub references: &'a [String],
+    /// `Auto-Submitted: auto-replied` (RFC 3834): true for what secintake
+    /// writes by itself, false for what a person wrote.
+    pub auto_submitted: bool,
     pub body: String,
     pub label: String,
     /// Sign and encrypt the body (PGP/MIME) when given.
@@ -106,16 +112,28 @@ pub fn build(parts: MailParts<'_>) -> Result<Outgoing, String> {
         .to(to.clone())
         .subject(parts.subject.clone())
         .message_id(Some(parts.message_id.clone()))
-        .date_now()
-        .header(AutoSubmitted);
+        .date_now();
+    if parts.auto_submitted {
+        builder = builder.header(AutoSubmitted);
+    }
     if let Some(r) = parts.reply_to {
         let r: Mailbox = r
             .parse()
             .map_err(|_| "acknowledgement.reply_to is not a valid mailbox".to_string())?;
         builder = builder.reply_to(r);
     }
-    if let Some(id) = parts.in_reply_to.and_then(safe_message_id) {
-        builder = builder.in_reply_to(id.clone()).references(id);
+    let replied = parts.in_reply_to.and_then(safe_message_id);
+    let mut references: Vec<String> = replied.iter().cloned().collect();
+    for r in parts.references.iter().filter_map(|r| safe_message_id(r)) {
+        if !references.contains(&r) {
+            references.push(r);
+        }
+    }
+    if let Some(id) = replied {
+        builder = builder.in_reply_to(id);
+    }
+    if !references.is_empty() {
+        builder = builder.references(references.join(" "));
     }
     let message = match parts.protect {
         Some(p) => builder.multipart(encrypted_body(&parts.subject, parts.body, p)?),
@@ -143,6 +161,8 @@ mod tests {
             subject: "[X-2026-0001] Your security report was received".into(),
             message_id: "<X-2026-0001.ack@example.org>".into(),
             in_reply_to,
+            references: &[],
+            auto_submitted: true,
             body: "Hello".into(),
             label: "X-2026-0001-ack".into(),
             protect: None,

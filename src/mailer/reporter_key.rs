@@ -156,6 +156,12 @@ fn directory(dir: &Path, address: &str) -> Option<Cert> {
     None
 }
 
+/// A usable key for `address` among the certificates in `bytes` (a key
+/// kept earlier, see `pipeline::ack`).
+pub fn from_bytes(bytes: &[u8], address: &str) -> Option<Cert> {
+    pick(certs_in(bytes), address, true)
+}
+
 /// The reporter's key for `address`, and where it was found.
 pub fn find(
     opened: Option<&Opened>,

@@ -113,6 +113,30 @@ fn lint_keys(settings: &Settings, keyring: Option<&Keyring>, report: &mut Report
         .extend(findings.iter().map(|f| format!("key lint: {f}")));
 }
 
+/// Renders `/reply` and every `/notice` kind's mail, and our answer on
+/// the issue, for `rec`.
+fn check_conversation(composer: &Composer<'_>, rec: &Record) -> Result<(), String> {
+    use crate::pipeline::commands::{Command, Notice};
+    let ids = crate::mailer::message_id::MessageIds::derive(b"check");
+    let mut commands = vec![Command::Reply { plain: false }];
+    commands.extend(Notice::samples().into_iter().map(Command::Notice));
+    for command in &commands {
+        let mail = crate::compose::reply::ReplyMail {
+            record: rec,
+            comment_id: 1,
+            command,
+            text: "Sample text from a coordinator.",
+            to: "reporter@example.org",
+            in_reply_to: None,
+            references: &[],
+        };
+        composer
+            .reply_mail(&mail, None, &ids)
+            .map_err(|e| format!("/{}: {e}", command.label()))?;
+    }
+    Ok(())
+}
+
 /// Renders every template with sample data.
 fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut Report) {
     let templates = match Templates::load(&settings.ack.templates) {
@@ -154,6 +178,10 @@ fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut 
             &crate::mailer::message_id::MessageIds::derive(b"check"),
         ) {
             report.config.push(format!("acknowledgement: {e}"));
+            failed = true;
+        }
+        if let Err(e) = check_conversation(&composer, &rec) {
+            report.config.push(e);
             failed = true;
         }
         for kind in [

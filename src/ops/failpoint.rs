@@ -33,6 +33,9 @@ pub const POINTS: &[&str] = &[
     "effect.ack.intent",
     "effect.ack.sent",
     "effect.archive.moved",
+    "effect.command.intent",
+    "effect.command.sent",
+    "effect.command.answered",
 ];
 
 /// Points reached with a key (the tracking ID of the message being opened).

@@ -11,6 +11,7 @@
 //! would add a dependency without removing any code here. The HTTP side is
 //! in [`http`].
 
+pub mod conversation;
 pub mod http;
 mod render;
 pub mod window;

@@ -105,6 +105,10 @@ pub struct Snapshot {
     #[serde(default)]
     pub daemon: Option<DaemonInfo>,
     pub records: Vec<Row>,
+    /// Coordinator command comments by where their mail stands (absent
+    /// while conversation is off or before its first pass).
+    #[serde(default)]
+    pub commands: Option<crate::ops::metrics::conversation::Commands>,
 }
 
 fn overdue(
@@ -219,6 +223,7 @@ pub fn snapshot(records: &[Record]) -> Snapshot {
         written_at: now,
         daemon: None,
         records: records.iter().map(|r| row(r, now)).collect(),
+        commands: None,
     }
 }
 
@@ -256,6 +261,7 @@ pub fn publish(state_dir: &Path, records: &[Record], daemon: &DaemonInfo) {
         }
     }
     snap.daemon = Some(daemon);
+    snap.commands = crate::ops::metrics::global().commands_counted();
     let path = state_dir.join("status.json");
     let tmp = state_dir.join(".status.json.tmp");
     let result = serde_json::to_vec_pretty(&snap)
@@ -301,8 +307,17 @@ pub fn daemon_line(snap: &Snapshot) -> String {
         ),
         None => String::new(),
     };
+    let commands = snap
+        .commands
+        .map(|c| {
+            format!(
+                "commands: {} pending, {} sent, {} refused, {} ignored\n",
+                c.pending, c.sent, c.refused, c.ignored
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "daemon: {phase}, pid {}, version {}, started {}, {} pass(es), last pass {}{}\n{tracker}",
+        "daemon: {phase}, pid {}, version {}, started {}, {} pass(es), last pass {}{}\n{tracker}{commands}",
         d.pid,
         d.version,
         when(Some(d.started_at)),
@@ -375,6 +390,9 @@ pub fn current(state_dir: &Path) -> Result<Snapshot, String> {
                 let records = store.all().map_err(|e| e.to_string())?;
                 let mut snap = snapshot(&records);
                 snap.daemon = published.and_then(|p| p.daemon);
+                let counted =
+                    crate::pipeline::conversation::counts(&store).map_err(|e| e.to_string())?;
+                snap.commands = (counted != Default::default()).then_some(counted);
                 snap
             }
             Err(e) => published.ok_or_else(|| {

@@ -46,17 +46,20 @@ use super::{record_failure, record_success, Pipeline};
 use crate::classify::OWN_COPY;
 use crate::mailer::encrypt::Protection;
 use crate::mailer::message_id::{MessageIds, Ours};
+use crate::mailer::reporter_key::KeySource;
 use crate::normalize::Opened;
 use crate::openpgp::SignatureStatus;
 use crate::ops::failpoint;
 use crate::pipeline::ratecap::Verdict;
 use crate::record::{Ack, Kind, Record};
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use crate::support::effect::EffectError;
+use sequoia_openpgp::serialize::SerializeInto;
+use sequoia_openpgp::Cert;
 
 /// What came back of an acknowledgement being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SentCopy {
+pub(super) enum SentCopy {
     /// Nothing that could be our copy.
     None,
     /// A message with its Message-ID, taken in (at this time) after the
@@ -64,6 +67,40 @@ enum SentCopy {
     Unclassified(DateTime<Utc>),
     /// Our own copy: the acknowledgement went out.
     Arrived,
+}
+
+/// Where the reporter's key found in a report is kept for the later mail
+/// of the conversation (the raw message is dropped once archived): under
+/// the report's tracking ID, or its root's for a follow-up (the newest key
+/// wins). A public key only.
+fn key_slot(tracking_id: &str) -> String {
+    format!("conversation/reporter-key/{tracking_id}")
+}
+
+fn keep_key(store: &dyn Store, rec: &Record, cert: &Cert) -> Result<(), StoreError> {
+    let root = match &rec.kind {
+        Some(Kind::FollowUp { of }) | Some(Kind::Resubmitted { of }) => of.as_str(),
+        _ => rec.tracking_id.as_str(),
+    };
+    match cert.to_vec() {
+        Ok(bytes) => store.meta_put(&key_slot(root), &bytes, false),
+        Err(e) => {
+            tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "cannot keep the reporter's key");
+            Ok(())
+        }
+    }
+}
+
+/// The reporter's key kept for report `tracking_id`, if it is still usable
+/// and carries `address`.
+pub(super) fn kept_key(
+    store: &dyn Store,
+    tracking_id: &str,
+    address: &str,
+) -> Result<Option<Cert>, StoreError> {
+    Ok(store
+        .meta_get(&key_slot(tracking_id))?
+        .and_then(|bytes| crate::mailer::reporter_key::from_bytes(&bytes, address)))
 }
 
 impl Pipeline {
@@ -74,7 +111,7 @@ impl Pipeline {
 
     /// Whether our own copy of the message with this Message-ID, sent by
     /// the intent written at `since`, has come back (see the module doc).
-    fn copy_arrived(
+    pub(super) fn copy_arrived(
         &self,
         rec: &Record,
         message_id: &str,
@@ -198,6 +235,9 @@ impl Pipeline {
             tracing::info!(tracking_id = %rec.tracking_id, "no key of the reporter at hand: the acknowledgement goes out plain");
             return Ok(None);
         };
+        if source != KeySource::Directory {
+            keep_key(self.store.as_ref(), rec, &cert)?;
+        }
         match Protection::new(&self.keyring, cert) {
             Ok(p) => {
                 tracing::info!(tracking_id = %rec.tracking_id, key_source = source.as_str(), "the acknowledgement is encrypted to the reporter's key");

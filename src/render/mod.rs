@@ -1,7 +1,9 @@
 //! Issue bodies, comments and mail texts from minijinja templates.
 //!
 //! Templates live in the configured directory (`ack.txt.j2`, `issue.md.j2`,
-//! `comment.md.j2`, `receipt.txt.j2`, `unreadable.txt.j2`, `reminder.md.j2`); any that is missing
+//! `comment.md.j2`, `receipt.txt.j2`, `unreadable.txt.j2`, `reminder.md.j2`,
+//! `reply.txt.j2` and one `notice-KIND.txt.j2` per `/notice` kind, see
+//! [`crate::pipeline::commands`]); any that is missing
 //! falls back to the copy built into the binary. Templates receive values
 //! that are already sanitised: reporter text never reaches Markdown raw.
 
@@ -12,13 +14,19 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-pub const TEMPLATE_NAMES: [&str; 6] = [
+pub const TEMPLATE_NAMES: [&str; 12] = [
     "issue.md.j2",
     "comment.md.j2",
     "ack.txt.j2",
     "receipt.txt.j2",
     "unreadable.txt.j2",
     "reminder.md.j2",
+    "reply.txt.j2",
+    "notice-needs-info.txt.j2",
+    "notice-not-accepted.txt.j2",
+    "notice-cve.txt.j2",
+    "notice-released.txt.j2",
+    "notice-credit.txt.j2",
 ];
 
 fn builtin(name: &str) -> Option<&'static str> {
@@ -29,6 +37,16 @@ fn builtin(name: &str) -> Option<&'static str> {
         "receipt.txt.j2" => include_str!("../../config/templates/receipt.txt.j2"),
         "unreadable.txt.j2" => include_str!("../../config/templates/unreadable.txt.j2"),
         "reminder.md.j2" => include_str!("../../config/templates/reminder.md.j2"),
+        "reply.txt.j2" => include_str!("../../config/templates/reply.txt.j2"),
+        "notice-needs-info.txt.j2" => {
+            include_str!("../../config/templates/notice-needs-info.txt.j2")
+        }
+        "notice-not-accepted.txt.j2" => {
+            include_str!("../../config/templates/notice-not-accepted.txt.j2")
+        }
+        "notice-cve.txt.j2" => include_str!("../../config/templates/notice-cve.txt.j2"),
+        "notice-released.txt.j2" => include_str!("../../config/templates/notice-released.txt.j2"),
+        "notice-credit.txt.j2" => include_str!("../../config/templates/notice-credit.txt.j2"),
         _ => return None,
     })
 }

@@ -90,6 +90,14 @@ pub trait Store: Send + Sync {
     fn knows_source(&self, source: &SourceRef) -> Result<bool, StoreError>;
     /// This installation's random key for similarity fingerprints (created once).
     fn similarity_key(&self) -> Result<Vec<u8>, StoreError>;
+    /// A small value kept under `key` beside the records (high-water marks,
+    /// coordinator command intents: `conversation/…`).
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes `value` under `key` durably (flushed); with `synced`, as
+    /// [`Store::put_synced`] (an intent before a side effect).
+    fn meta_put(&self, key: &str, value: &[u8], synced: bool) -> Result<(), StoreError>;
+    /// Every `(key, value)` whose key starts with `prefix`, in key order.
+    fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Checks every record and index; with `repair`, fixes what can be fixed.
     fn check(&self, repair: bool) -> Result<Consistency, StoreError>;
 }

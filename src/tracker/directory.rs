@@ -184,6 +184,46 @@ impl DirectoryTracker {
     }
 }
 
+/// A comment's ID in the directory tracker: its issue number and its
+/// place in the file (1 = the first comment), unique over the directory.
+pub fn comment_id(issue: u64, index: u64) -> u64 {
+    issue
+        .saturating_mul(COMMENT_IDS_PER_ISSUE)
+        .saturating_add(index)
+}
+
+const COMMENT_IDS_PER_ISSUE: u64 = 1_000_000;
+
+impl DirectoryTracker {
+    /// Every comment of every issue file (commands are looked for in
+    /// them, see [`crate::pipeline::conversation`]). A coordinator comments
+    /// by appending a line `---` between blank lines and then the comment
+    /// (first line the command) to the issue's file; whoever may write the
+    /// directory may command, as login `local`. The time is the file's
+    /// modification time; the listing is local, so it is read whole.
+    pub fn comments(&self) -> Effect<super::comments::CommentBatch> {
+        let mut batch = super::comments::CommentBatch::default();
+        for (n, path) in self.issue_files()? {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+            let modified = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .map_err(|e| io_err("cannot stat", &path, e))?;
+            for (i, chunk) in text.split(COMMENT_SEPARATOR).enumerate().skip(1) {
+                batch.comments.push(super::comments::IssueComment {
+                    id: comment_id(n, i as u64),
+                    issue: n,
+                    login: "local".into(),
+                    association: "OWNER".into(),
+                    body: chunk.trim_start_matches('\n').to_string(),
+                    updated_at: modified.into(),
+                });
+            }
+        }
+        Ok(batch)
+    }
+}
+
 impl DirectoryTracker {
     /// The directory tracker: comments are the file's chunks after the first;
     /// ours start with a secintake marker, anything else was added by a person.

@@ -6,6 +6,8 @@
 //! * continuation part `k` of `n`: `<!-- secintake:ID part k/n -->`
 //! * a part added after the body was full: `<!-- secintake:ID part k+ -->`
 //! * a reminder: `<!-- secintake:ID reminder:KIND -->`
+//! * our answer to command comment N: `<!-- secintake:ID command:N -->`
+//! * our note that its mail failed (retried): `<!-- secintake:ID command:N failed -->`
 
 /// What every marker line starts with.
 pub const PREFIX: &str = "<!-- secintake:";
@@ -28,6 +30,17 @@ pub fn extra_part(tracking_id: &str, k: usize) -> String {
 /// The marker line of reminder `kind` (`response`, `disclosure`).
 pub fn reminder(tracking_id: &str, kind: &str) -> String {
     format!("{PREFIX}{tracking_id} reminder:{kind} -->")
+}
+
+/// The marker line of our answer to the command in comment `comment_id`.
+pub fn command(tracking_id: &str, comment_id: u64) -> String {
+    format!("{PREFIX}{tracking_id} command:{comment_id} -->")
+}
+
+/// The marker line of our note that the mail of command comment
+/// `comment_id` failed and is being retried.
+pub fn command_failed(tracking_id: &str, comment_id: u64) -> String {
+    format!("{PREFIX}{tracking_id} command:{comment_id} failed -->")
 }
 
 /// Whether `line` (a body's or comment's first line) is one of our markers.
@@ -58,6 +71,8 @@ mod tests {
             part(id, 2, 3),
             extra_part(id, 4),
             reminder(id, "response"),
+            command(id, 1234),
+            command_failed(id, 1234),
         ] {
             assert!(is_ours(&line), "{line}");
             assert!(line.contains(&search_phrase(id)), "{line}");

@@ -12,6 +12,7 @@
 //! ([`privacy`]).
 
 pub mod activity;
+pub mod comments;
 pub mod directory;
 pub mod github;
 pub mod marker;

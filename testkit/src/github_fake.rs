@@ -33,6 +33,7 @@ mod events;
 mod issues;
 mod json;
 mod labels;
+mod repo_comments;
 mod routes;
 mod search;
 mod server;
@@ -158,6 +159,7 @@ impl GithubFake {
                     created_at: now(),
                     visibility: "private".into(),
                     hidden: false,
+                    associations: BTreeMap::new(),
                 },
             );
         }

@@ -3,7 +3,9 @@
 //! configuration pointing at them, and the daemon as a child process.
 #![allow(dead_code)]
 
+pub mod conversation;
 pub mod daemon;
+pub mod gpg;
 pub mod mail;
 pub mod offline;
 pub mod service;

@@ -199,6 +199,7 @@ impl Metrics {
         let private = m.privacy.as_ref().is_some_and(|p| p.is_private());
         let _ = writeln!(out, "secintake_tracker_private {}", u8::from(private));
         super::window::render(&mut out);
+        super::conversation::render(&mut out);
         out
     }
 }

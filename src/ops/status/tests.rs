@@ -152,6 +152,7 @@ mod postponed_and_tracker {
             written_at: t0,
             daemon: None,
             records: vec![row],
+            commands: None,
         };
         let snap = refresh(snap, t0 + Duration::days(3) + Duration::minutes(1));
         assert_eq!(snap.records[0].overdue.len(), 1);
@@ -180,7 +181,25 @@ mod postponed_and_tracker {
             written_at: Utc::now(),
             daemon: Some(d),
             records: Vec::new(),
+            commands: None,
         }
+    }
+
+    #[test]
+    fn the_daemon_line_counts_command_comments() {
+        let mut snap = snap_with(Verdict::Private);
+        assert!(!daemon_line(&snap).contains("commands:"));
+        snap.commands = Some(crate::ops::metrics::conversation::Commands {
+            pending: 1,
+            sent: 4,
+            refused: 2,
+            ignored: 3,
+        });
+        let line = daemon_line(&snap);
+        assert!(
+            line.contains("commands: 1 pending, 4 sent, 2 refused, 3 ignored"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -309,6 +309,32 @@ impl Store for SledStore {
         Ok(self.meta.get(KEY)?.map(|k| k.to_vec()).unwrap_or(fresh))
     }
 
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    fn meta_put(&self, key: &str, value: &[u8], synced: bool) -> Result<(), StoreError> {
+        self.meta.insert(key.as_bytes(), value)?;
+        self.flush()?;
+        if synced {
+            if let Some(f) = &self.log_file {
+                f.sync_data()
+                    .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.meta
+            .scan_prefix(prefix.as_bytes())
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+
     fn check(&self, repair: bool) -> Result<Consistency, StoreError> {
         let checked = check::check(self, repair);
         if repair {

@@ -115,7 +115,11 @@ impl GithubTracker {
     }
 
     /// Comments on an issue, oldest first.
-    async fn comments(&self, number: u64, since: Option<DateTime<Utc>>) -> Effect<Vec<Value>> {
+    pub(super) async fn comments(
+        &self,
+        number: u64,
+        since: Option<DateTime<Utc>>,
+    ) -> Effect<Vec<Value>> {
         let since = since
             .map(|s| {
                 format!(

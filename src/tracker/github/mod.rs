@@ -11,6 +11,7 @@
 
 mod activity;
 mod auth;
+mod comments;
 mod contents;
 mod http;
 mod issues;

@@ -122,7 +122,7 @@ pub fn comment(base: &str, repo: &RepoState, issue: &IssueRec, c: &CommentRec) -
         "issue_url": format!("{api}/issues/{}", issue.number),
         "body": c.body,
         "user": user(base, &c.user),
-        "author_association": "MEMBER",
+        "author_association": repo.association(&c.user),
         "created_at": ts(c.created_at),
         "updated_at": ts(c.updated_at),
         "performed_via_github_app": null,

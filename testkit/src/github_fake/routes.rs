@@ -108,6 +108,7 @@ pub(crate) fn dispatch(st: &mut State, cx: &Ctx) -> Reply {
         ("GET", ["repos", o, r]) => get_repo(st, cx, o, r),
         ("GET", ["repos", o, r, "issues"]) => issues::list(st, cx, o, r),
         ("POST", ["repos", o, r, "issues"]) => issues::create(st, cx, o, r),
+        ("GET", ["repos", o, r, "issues", "comments"]) => super::repo_comments::list(st, cx, o, r),
         ("GET" | "PATCH", ["repos", o, r, "issues", "comments", id]) => {
             issues::comment_by_id(st, cx, o, r, id)
         }

@@ -157,6 +157,9 @@ pub(crate) struct RepoState {
     /// Answers 404 to every request, like a repository the token lost
     /// access to.
     pub hidden: bool,
+    /// `author_association` by login (lower case): `OWNER`, `MEMBER`,
+    /// `COLLABORATOR`, …; other logins are `NONE`, the bot `MEMBER`.
+    pub associations: BTreeMap<String, String>,
 }
 
 impl RepoState {
@@ -168,6 +171,16 @@ impl RepoState {
         self.labels
             .iter()
             .position(|l| l.name.eq_ignore_ascii_case(name))
+    }
+
+    /// What GitHub calls `login`'s relation to this repository.
+    pub fn association(&self, login: &str) -> &str {
+        if login == BOT_LOGIN {
+            return "MEMBER";
+        }
+        self.associations
+            .get(&login.to_ascii_lowercase())
+            .map_or("NONE", String::as_str)
     }
 
     pub fn issue_mut(&mut self, number: u64) -> Option<&mut IssueRec> {

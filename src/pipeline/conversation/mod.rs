@@ -1,0 +1,364 @@
+//! The team talks to the reporter from the tracking issue: once per daemon
+//! pass, with `[conversation] enabled`,
+//!
+//! 1. **discover**: one repository-wide listing of the comments updated
+//!    since the high-water mark (GitHub's own `updated_at` of the newest
+//!    comment seen, kept in the store; `since` is inclusive, so the newest
+//!    is seen again and recognised by its intent). No new comment: one
+//!    request per pass.
+//! 2. **judge** each comment whose first line is a command
+//!    ([`crate::pipeline::commands`]): secintake's own comments (marker
+//!    line first) never command; only authors GitHub calls `OWNER`,
+//!    `MEMBER` or `COLLABORATOR`, and with `[conversation]
+//!    allowed_logins` only those logins, do. A durable [`Intent`] keyed by
+//!    the comment ID is written for each command comment before anything
+//!    else, so editing or deleting the comment later changes nothing and
+//!    none is acted on twice. Outsiders' commands are ignored and logged by
+//!    comment ID.
+//! 3. **send** ([`send`]): the mail to the report's reply address, signed
+//!    and encrypted to the reporter's key when one is known; a report that
+//!    came encrypted gets nothing in clear without `/reply plain`.
+//! 4. **answer** on the issue, once (marker line first, looked for before
+//!    posting): what went where, or why nothing did.
+//!
+//! Failures are retried with the pipeline's backoff. The daemon runs a pass
+//! every `[conversation] poll_interval` (waking from IMAP IDLE for it), or
+//! sooner when a retry is due.
+
+pub mod intent;
+mod send;
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+
+use super::{due, record_failure, record_success, Pipeline};
+use crate::compose::reply::Outcome;
+use crate::ops::metrics::conversation::Commands;
+use crate::pipeline::commands;
+use crate::record::{Attempts, Record};
+use crate::store::StoreError;
+use crate::tracker::comments::IssueComment;
+use crate::tracker::{marker, CommentDraft};
+pub use intent::{Intent, Mail};
+
+/// Looking for our answer starts this long before the comment was seen.
+const ANSWER_LOOKBACK: i64 = 60;
+
+/// One pass: discover, judge, send, answer. Returns when the next pass is
+/// due (`[conversation] poll_interval` from now, or a retry before it);
+/// None when conversation is off.
+pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let conv = &p.settings.conversation;
+    if !conv.enabled {
+        return Ok(None);
+    }
+    let mut next = now + crate::config::duration::to_chrono(conv.poll_interval);
+    if p.tracker.held().is_some() {
+        return Ok(Some(next));
+    }
+    discover(p, now).await?;
+    let mut counts = Commands::default();
+    for mut i in Intent::all(p.store.as_ref())? {
+        if i.finished() {
+            count(&mut counts, &i);
+            continue;
+        }
+        if matches!(i.mail, Mail::Pending | Mail::Sending { .. }) && due(&i.mail_attempts, now) {
+            p.send_reply(&mut i).await?;
+        }
+        if matches!(i.mail, Mail::Pending) && i.mail_attempts.count > 0 && !i.failure_said {
+            say_failure(p, &mut i).await?;
+        }
+        if matches!(i.mail, Mail::Sent { .. } | Mail::Refused { .. })
+            && !i.answered
+            && due(&i.answer_attempts, now)
+        {
+            answer(p, &mut i).await?;
+        }
+        count(&mut counts, &i);
+        let retry = match i.mail {
+            Mail::Pending | Mail::Sending { .. } => i.mail_attempts.next_at,
+            _ if !i.answered => i.answer_attempts.next_at,
+            _ => None,
+        };
+        next = next.min(retry.unwrap_or(next));
+    }
+    crate::ops::metrics::global().commands(counts);
+    Ok(Some(next))
+}
+
+/// The command comments in the store, by where their mail stands (for
+/// `status` when no daemon runs).
+pub fn counts(store: &dyn crate::store::Store) -> Result<Commands, StoreError> {
+    let mut c = Commands::default();
+    for i in Intent::all(store)? {
+        count(&mut c, &i);
+    }
+    Ok(c)
+}
+
+fn count(c: &mut Commands, i: &Intent) {
+    let n = match i.mail {
+        Mail::Pending | Mail::Sending { .. } => &mut c.pending,
+        Mail::Sent { .. } => &mut c.sent,
+        Mail::Refused { .. } => &mut c.refused,
+        Mail::Ignored { .. } => &mut c.ignored,
+    };
+    *n += 1;
+}
+
+/// Where the listing starts: the high-water mark, or, before the first
+/// listing, the first report's arrival (no comment on a report's issue
+/// is older). None: no report yet, nothing to look at.
+fn start(p: &Pipeline) -> Result<Option<DateTime<Utc>>, StoreError> {
+    if let Some(t) = intent::since(p.store.as_ref())? {
+        return Ok(Some(t));
+    }
+    let mut first = None;
+    p.store.scan(&mut |r| {
+        first = Some(r.received_at);
+        std::ops::ControlFlow::Break(())
+    })?;
+    Ok(first.map(|t| t - ChronoDuration::minutes(1)))
+}
+
+async fn discover(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let Some(since) = start(p)? else {
+        return Ok(());
+    };
+    let batch = match p
+        .tracker
+        .comments_since(since, p.settings.conversation.max_pages)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing the tracker's comments failed; next pass");
+            crate::ops::metrics::global().tracker_error(&e);
+            return Ok(());
+        }
+    };
+    if batch.truncated {
+        tracing::info!("more comments than one pass reads: the rest next pass");
+    }
+    let mut newest = since;
+    for c in &batch.comments {
+        judge(p, c, now)?;
+        newest = newest.max(c.updated_at);
+    }
+    if newest > since {
+        intent::set_since(p.store.as_ref(), newest)?;
+    }
+    Ok(())
+}
+
+/// The report filed as issue `number` (not as a comment on it).
+fn report_of_issue(p: &Pipeline, number: u64) -> Result<Option<Record>, StoreError> {
+    let mut found = None;
+    p.store.scan(&mut |r| {
+        if r.filing
+            .as_ref()
+            .is_some_and(|f| f.issue == number && f.comment_id.is_none())
+        {
+            found = Some(r.clone());
+            return std::ops::ControlFlow::Break(());
+        }
+        std::ops::ControlFlow::Continue(())
+    })?;
+    Ok(found)
+}
+
+/// Records what a newly seen comment is; nothing for comments that are no
+/// commands, ours, or already seen.
+fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let first = c.body.lines().next().unwrap_or("");
+    if marker::is_ours(first) {
+        return Ok(());
+    }
+    let Some(parsed) = commands::parse(&c.body) else {
+        return Ok(());
+    };
+    if Intent::load(p.store.as_ref(), c.id)?.is_some() {
+        // Seen before: an edit (or the mark's own comment) changes nothing.
+        return Ok(());
+    }
+    let record = report_of_issue(p, c.issue)?;
+    let mut i = Intent {
+        comment_id: c.id,
+        issue: c.issue,
+        tracking_id: record.as_ref().map(|r| r.tracking_id.clone()),
+        login: c.login.clone(),
+        seen_at: now,
+        command: None,
+        text: None,
+        mail: Mail::Pending,
+        mail_attempts: Attempts::default(),
+        answered: false,
+        failure_said: false,
+        answer_attempts: Attempts::default(),
+    };
+    let conv = &p.settings.conversation;
+    i.mail = if !c.by_collaborator() {
+        Mail::Ignored {
+            reason: format!("author association {}", c.association),
+        }
+    } else if !conv.allows(&c.login) {
+        Mail::Ignored {
+            reason: "login not in [conversation] allowed_logins".into(),
+        }
+    } else if record.is_none() {
+        Mail::Ignored {
+            reason: "the issue is no report's".into(),
+        }
+    } else {
+        match parsed {
+            Ok(parsed) => {
+                i.command = Some(parsed.command);
+                i.text = Some(parsed.text);
+                Mail::Pending
+            }
+            Err(e) => Mail::Refused {
+                reason: format!(
+                    "The command was not understood: {}. Syntax: `{}`",
+                    e.problem, e.usage
+                ),
+            },
+        }
+    };
+    match &i.mail {
+        Mail::Ignored { reason } => {
+            tracing::warn!(comment_id = c.id, issue = c.issue, reason = %reason, "command comment ignored");
+        }
+        _ => {
+            tracing::info!(
+                comment_id = c.id,
+                issue = c.issue,
+                command = i
+                    .command
+                    .as_ref()
+                    .map(|c| c.label())
+                    .as_deref()
+                    .unwrap_or("-"),
+                "command comment taken"
+            );
+        }
+    }
+    i.save(p.store.as_ref(), false)
+}
+
+/// Posts our answer about the command, unless it is there already.
+async fn answer(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
+    let Some(record) = i
+        .tracking_id
+        .as_deref()
+        .map(|t| p.store.get(t))
+        .transpose()?
+        .flatten()
+    else {
+        i.answered = true;
+        return i.save(p.store.as_ref(), false);
+    };
+    let label = i
+        .command
+        .as_ref()
+        .map(|c| format!("/{}", c.label()))
+        .unwrap_or_else(|| "command".into());
+    let outcome = match &i.mail {
+        Mail::Sent {
+            message_id,
+            at,
+            to,
+            encrypted_to,
+        } => Outcome::Sent {
+            to,
+            encrypted_to: encrypted_to.as_deref(),
+            message_id,
+            at: *at,
+        },
+        Mail::Refused { reason } => Outcome::Refused { reason },
+        _ => return Ok(()),
+    };
+    let body = p
+        .composer()
+        .command_outcome(&record, i.comment_id, &label, &outcome);
+    let line = marker::command(&record.tracking_id, i.comment_id);
+    let since = i.seen_at - ChronoDuration::seconds(ANSWER_LOOKBACK);
+    let posted = match p.tracker.has_marked_comment(i.issue, &line, since).await {
+        Ok(true) => Ok(()),
+        Ok(false) => p
+            .tracker
+            .comment(&CommentDraft {
+                tracking_id: record.tracking_id.clone(),
+                issue: i.issue,
+                body,
+                labels: Vec::new(),
+                continuation: Vec::new(),
+            })
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match posted {
+        Ok(()) => {
+            crate::ops::failpoint::hit("effect.command.answered");
+            i.answered = true;
+            record_success(&mut i.answer_attempts);
+            tracing::info!(tracking_id = %record.tracking_id, comment_id = i.comment_id, "answered the command on the issue");
+        }
+        Err(e) => {
+            tracing::warn!(tracking_id = %record.tracking_id, comment_id = i.comment_id, error = %e, "answering the command on the issue failed");
+            record_failure(&mut i.answer_attempts, &e, Utc::now());
+        }
+    }
+    i.save(p.store.as_ref(), false)
+}
+
+/// Says once on the issue that the command's mail failed, why, and when
+/// it is tried again. Best effort: if this fails too, the next failure
+/// tries again.
+async fn say_failure(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
+    let Some(tid) = i.tracking_id.clone() else {
+        return Ok(());
+    };
+    let line = marker::command_failed(&tid, i.comment_id);
+    let since = i.seen_at - ChronoDuration::seconds(ANSWER_LOOKBACK);
+    let label = i
+        .command
+        .as_ref()
+        .map(|c| format!("/{}", c.label()))
+        .unwrap_or_default();
+    let body = p.composer().command_failure(
+        &tid,
+        i.comment_id,
+        &label,
+        i.mail_attempts
+            .last_error
+            .as_deref()
+            .unwrap_or("unknown error"),
+        i.mail_attempts.next_at,
+    );
+    let posted = match p.tracker.has_marked_comment(i.issue, &line, since).await {
+        Ok(true) => Ok(()),
+        Ok(false) => p
+            .tracker
+            .comment(&CommentDraft {
+                tracking_id: tid.clone(),
+                issue: i.issue,
+                body,
+                labels: Vec::new(),
+                continuation: Vec::new(),
+            })
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match posted {
+        Ok(()) => {
+            i.failure_said = true;
+            i.save(p.store.as_ref(), false)
+        }
+        Err(e) => {
+            tracing::warn!(tracking_id = %tid, comment_id = i.comment_id, error = %e, "saying on the issue that the command mail failed failed");
+            Ok(())
+        }
+    }
+}
