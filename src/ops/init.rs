@@ -12,32 +12,28 @@ use std::path::{Path, PathBuf};
 
 const STARTER: &str = include_str!("../../config/secintake.starter.toml");
 
-/// The templates the daemon ships, written beside the configuration.
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "ack.txt.j2",
-        include_str!("../../config/templates/ack.txt.j2"),
-    ),
-    (
-        "comment.md.j2",
-        include_str!("../../config/templates/comment.md.j2"),
-    ),
-    (
-        "issue.md.j2",
-        include_str!("../../config/templates/issue.md.j2"),
-    ),
-    (
-        "receipt.txt.j2",
-        include_str!("../../config/templates/receipt.txt.j2"),
-    ),
-    (
-        "reminder.md.j2",
-        include_str!("../../config/templates/reminder.md.j2"),
-    ),
-    (
-        "unreadable.txt.j2",
-        include_str!("../../config/templates/unreadable.txt.j2"),
-    ),
+/// `(name, text)` of each template in `config/templates/`, compiled in.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../config/templates/", $name)))),*]
+    };
+}
+
+/// The templates the daemon ships, written beside the configuration (a
+/// unit test checks that none in `config/templates/` is missing here).
+const TEMPLATES: &[(&str, &str)] = templates![
+    "ack.txt.j2",
+    "comment.md.j2",
+    "issue.md.j2",
+    "notice-credit.txt.j2",
+    "notice-cve.txt.j2",
+    "notice-needs-info.txt.j2",
+    "notice-not-accepted.txt.j2",
+    "notice-released.txt.j2",
+    "receipt.txt.j2",
+    "reminder.md.j2",
+    "reply.txt.j2",
+    "unreadable.txt.j2",
 ];
 
 /// The secret files the starter configuration names, in `credentials/`.
