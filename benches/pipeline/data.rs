@@ -86,6 +86,22 @@ impl Data {
     }
 }
 
+impl Data {
+    /// `n` text reports (~4 KB, no attachment) all to one key, `"rsa"` or
+    /// `"cv"`, for the comparison (`compare.rs`).
+    pub fn single_key_set(&self, key: &str, n: usize) -> Result<Vec<PathBuf>> {
+        let cert = Cert::from_file(self.dir.join("keys").join(format!("{key}.pub.asc")))?;
+        let kind = format!("compare-{key}");
+        make_set(
+            &self.dir.join(&kind),
+            &kind,
+            n,
+            std::slice::from_ref(&cert),
+            |_| 0,
+        )
+    }
+}
+
 const RSA_PARAMS: &str = "Key-Type: RSA\nKey-Length: 4096\nKey-Usage: sign\nSubkey-Type: RSA\nSubkey-Length: 4096\nSubkey-Usage: encrypt\n";
 const CV_PARAMS: &str = "Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\nSubkey-Type: ECDH\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\n";
 
@@ -156,7 +172,7 @@ fn make_set(
     dir: &Path,
     kind: &str,
     n: usize,
-    certs: &[Cert; 2],
+    certs: &[Cert],
     attachment: impl Fn(usize) -> usize,
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
@@ -165,7 +181,7 @@ fn make_set(
     for i in 0..n {
         let path = dir.join(format!("{i:04}.eml"));
         if !path.exists() {
-            let raw = report(&certs[i % 2], kind, i, attachment(i))?;
+            let raw = report(&certs[i % certs.len()], kind, i, attachment(i))?;
             write_atomic(&path, &raw)?;
             made += 1;
         }

@@ -185,3 +185,42 @@ pub fn peer() -> Result<()> {
         .status();
     Ok(())
 }
+
+/// `gpg --batch --decrypt` on each of `files`, one process after the
+/// other, as a shell loop would (the comparison in `compare.rs`). CPU is
+/// this process's gpg children and the gpg-agent's.
+pub fn gpg_loop(home: &Path, files: &[PathBuf]) -> Result<Run> {
+    Command::new("gpg-connect-agent")
+        .arg("--homedir")
+        .arg(home)
+        .arg("/bye")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    let agent = agent_pid(home).context("gpg-agent for the loop's GNUPGHOME not found")?;
+    let agent0 = proc_cpu(agent).unwrap_or_default().own;
+    let cpu0 = self_cpu().unwrap_or_default();
+    let t0 = Instant::now();
+    let mut ok = 0;
+    for f in files {
+        let plain = gpg_decrypt(home, &std::fs::read(f)?)?;
+        if String::from_utf8_lossy(&plain).contains("benchtoken-") {
+            ok += 1;
+        }
+    }
+    let wall_secs = t0.elapsed().as_secs_f64();
+    let cpu = self_cpu().unwrap_or_default();
+    let agent_cpu = proc_cpu(agent).unwrap_or_default().own - agent0;
+    let _ = Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(home)
+        .args(["--kill", "gpg-agent"])
+        .status();
+    Ok(Run {
+        wall_secs,
+        cpu_secs: (cpu.children - cpu0.children) + agent_cpu,
+        ok,
+        total: files.len(),
+        peak_rss_kb: 0,
+    })
+}

@@ -5,10 +5,14 @@
 //! Run: `cargo bench --bench pipeline` (release build of the daemon; about
 //! 10 minutes on 2 cores). Knobs for a quicker look — the printed command
 //! names them when set: `SECINTAKE_BENCH_REPORTS` (backlog size, default
-//! 1000), `SECINTAKE_BENCH_LATENCY_REPORTS` (default 200).
+//! 1000), `SECINTAKE_BENCH_LATENCY_REPORTS` (default 200),
+//! `SECINTAKE_BENCH_COMPARE_REPORTS` (default 100) for the comparison of
+//! `run --once`, a gpg loop and the floor (`compare.rs`), and
+//! `SECINTAKE_BENCH_ONLY=compare` to run that comparison alone.
 //!
 //! Under `cargo test --benches` (no `--bench` argument) it does nothing.
 
+mod compare;
 mod data;
 mod helpers;
 mod imap;
@@ -42,6 +46,14 @@ fn main() -> Result<()> {
         println!("pipeline benchmark: run it with `cargo bench --bench pipeline`");
         return Ok(());
     }
+    let only = std::env::var("SECINTAKE_BENCH_ONLY").ok();
+    let (c, c_set) = knob("SECINTAKE_BENCH_COMPARE_REPORTS", 100)?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    match only.as_deref() {
+        Some("compare") => return compare_only(&root, c, c_set),
+        Some(other) => bail!("SECINTAKE_BENCH_ONLY={other:?}: only \"compare\" is known"),
+        None => {}
+    }
     if !std::path::Path::new(secintake_testkit::dovecot::DOVECOT_BIN).exists() {
         bail!("Dovecot is not installed (scripts/install-deps.sh installs it)");
     }
@@ -50,7 +62,7 @@ fn main() -> Result<()> {
     let wrap = std::env::var("SECINTAKE_BENCH_WRAP")
         .ok()
         .map(|w| format!("SECINTAKE_BENCH_WRAP={w:?}"));
-    let command = [n_set, l_set, wrap]
+    let command = [n_set, l_set, c_set, wrap]
         .into_iter()
         .flatten()
         .chain(["cargo bench --bench pipeline".to_string()])
@@ -58,8 +70,6 @@ fn main() -> Result<()> {
         .join(" ");
     let machine_before = report::Machine::now();
     let started = Instant::now();
-
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     let data = data::Data::prepare(&root, n, l)?;
     let s = servers::Servers::start()?;
     eprintln!("bench: servers up; floor run");
@@ -107,6 +117,9 @@ fn main() -> Result<()> {
     let big_size = std::fs::metadata(&data.big)?.len();
     let big = phases::big(&s, &data, &data.big)?;
 
+    eprintln!("bench: run --once vs gpg loop vs floor ({c} reports per key)");
+    let compared = compare::run(&data, c)?;
+
     let table = report::Table {
         command,
         machine_before,
@@ -120,6 +133,38 @@ fn main() -> Result<()> {
         big,
         big_size,
     };
-    println!("{}", table.render());
+    println!("{}{}", table.render(), compare::render(&compared));
+    Ok(())
+}
+
+/// `SECINTAKE_BENCH_ONLY=compare`: the comparison alone, no servers.
+fn compare_only(root: &std::path::Path, c: usize, c_set: Option<String>) -> Result<()> {
+    let bin = std::env::var("SECINTAKE_BENCH_BIN")
+        .ok()
+        .map(|b| format!("SECINTAKE_BENCH_BIN={b}"));
+    let command = ["SECINTAKE_BENCH_ONLY=compare".to_string()]
+        .into_iter()
+        .chain(c_set)
+        .chain(bin)
+        .chain(["cargo bench --bench pipeline".to_string()])
+        .collect::<Vec<_>>()
+        .join(" ");
+    let before = report::Machine::now();
+    let started = Instant::now();
+    let data = data::Data::prepare(root, 0, 0)?;
+    let rows = compare::run(&data, c)?;
+    let after = report::Machine::now();
+    println!("\n## secintake pipeline benchmark (comparison only)\n");
+    println!("command:  {command}");
+    println!(
+        "machine:  {} cores; load {} at start ({} rustc running), {} at end ({} rustc); run took {:.1} min",
+        before.cores,
+        before.load,
+        before.compilers,
+        after.load,
+        after.compilers,
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    println!("{}", compare::render(&rows));
     Ok(())
 }

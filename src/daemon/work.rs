@@ -2,7 +2,7 @@
 //! record never holds back the others.
 //!
 //! Messages are opened (decrypted, normalised) a few records ahead on the
-//! blocking pool ([`OPEN_AHEAD`]). When a record's turn comes and its
+//! blocking pool, one per core ([`open_ahead`]). When a record's turn comes and its
 //! opening has not finished within [`PATIENCE`], the opening is *parked*:
 //! it runs on, and the pass goes on with the later records, which are
 //! classified, filed and acknowledged meanwhile. Later passes (the daemon
@@ -36,9 +36,17 @@ use crate::record::{Record, State};
 use crate::support::shutdown::Shutdown;
 
 /// How many records ahead of the current one have their message decrypted
-/// already: enough to keep a second core busy while the current record
-/// waits on GitHub, SMTP or IMAP, few enough to bound the memory held.
+/// already, at least: enough to keep a second core busy while the current
+/// record waits on GitHub, SMTP or IMAP. [`open_ahead`] raises it to the
+/// number of cores, few enough to bound the memory held.
 const OPEN_AHEAD: usize = 2;
+
+/// Openings under way ahead of the current record: one per core (at least
+/// [`OPEN_AHEAD`]), so a backlog keeps every core decrypting. Side effects
+/// still happen one record at a time, in record order.
+fn open_ahead() -> usize {
+    std::thread::available_parallelism().map_or(OPEN_AHEAD, |n| n.get().max(OPEN_AHEAD))
+}
 
 /// How long a record's turn waits for its opening before parking it. An
 /// ordinary report opens in milliseconds.
@@ -149,8 +157,9 @@ pub async fn work(
     let mut ahead: VecDeque<(Record, Slot)> = VecDeque::new();
     let mut retry = false;
     let mut interrupted: Vec<String> = Vec::new();
+    let open_ahead = open_ahead();
     loop {
-        while ahead.len() <= OPEN_AHEAD && !shutdown.is_triggered() && !solo_waiting(&ahead) {
+        while ahead.len() <= open_ahead && !shutdown.is_triggered() && !solo_waiting(&ahead) {
             let Some(mut rec) = pending.pop_front() else {
                 break;
             };

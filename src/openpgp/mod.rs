@@ -1,4 +1,5 @@
-//! OpenPGP: our secret keys ([`keyring`], unlocked once by [`unlock`]),
+//! OpenPGP: our secret keys ([`keyring`], unlocked once by [`unlock`], RSA
+//! prepared for CRT by [`rsa_crt`]),
 //! decryption with signature checks ([`decrypt`]) within what one mail may
 //! cost ([`budget`]).
 
@@ -8,6 +9,7 @@ pub mod failure;
 pub mod keyring;
 pub mod lint;
 pub mod repair;
+pub mod rsa_crt;
 pub mod signature;
 pub mod unlock;
 pub mod verify;

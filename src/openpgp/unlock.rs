@@ -4,11 +4,14 @@
 //! RSA, preparing the private key; a hostile message with thousands of
 //! session-key packets addressed to us used to pay that cost for each one.
 //!
-//! Each key is kept as a ready [`Decryptor`]. Today that is sequoia's
-//! [`KeyPair`](openpgp::crypto::KeyPair); a prepared decryptor of another
-//! kind (an RSA-CRT one, a smartcard) slots in as another boxed
-//! `Decryptor`.
+//! Each key is kept as a ready [`Decryptor`]: RSA keys as an
+//! [`RsaCrt`] (one CRT private-key operation per session-key packet,
+//! shared by every opening thread without a lock), other keys (ECDH) as
+//! sequoia's [`KeyPair`](openpgp::crypto::KeyPair) behind a lock; a
+//! prepared decryptor of another kind (a smartcard) slots in as another
+//! boxed `Decryptor`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use openpgp::crypto::{Decryptor, Password, SessionKey};
@@ -18,7 +21,17 @@ use openpgp::types::SymmetricAlgorithm;
 use openpgp::{Fingerprint, KeyHandle};
 use sequoia_openpgp as openpgp;
 
+use super::rsa_crt::RsaCrt;
 use crate::support::secret::Secret;
+
+/// Private-key operations tried in this process, by every key: the
+/// benchmark and the tests show there is one per message.
+static PRIVATE_OPERATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many private-key operations this process has tried so far.
+pub fn private_operations() -> u64 {
+    PRIVATE_OPERATIONS.load(Ordering::Relaxed)
+}
 
 /// A decryptor the keyring can share between openings on several threads.
 pub type SharedDecryptor = Box<dyn Decryptor + Send + Sync>;
@@ -27,9 +40,16 @@ pub type SharedDecryptor = Box<dyn Decryptor + Send + Sync>;
 pub struct DecryptionKey {
     fingerprint: Fingerprint,
     handle: KeyHandle,
+    decryptor: Prepared,
+}
+
+/// How a key decrypts.
+enum Prepared {
+    /// RSA with CRT; decrypting takes `&self`.
+    Rsa(Box<RsaCrt>),
     /// `Decryptor::decrypt` takes `&mut self`; the lock is held for one
     /// private-key operation.
-    decryptor: Mutex<SharedDecryptor>,
+    Locked(Mutex<SharedDecryptor>),
 }
 
 impl DecryptionKey {
@@ -38,8 +58,23 @@ impl DecryptionKey {
         DecryptionKey {
             fingerprint: public.fingerprint(),
             handle: public.key_handle(),
-            decryptor: Mutex::new(decryptor),
+            decryptor: Prepared::Locked(Mutex::new(decryptor)),
         }
+    }
+
+    /// A key prepared for RSA with CRT.
+    pub fn rsa(decryptor: RsaCrt) -> DecryptionKey {
+        let public = Decryptor::public(&decryptor);
+        DecryptionKey {
+            fingerprint: public.fingerprint(),
+            handle: public.key_handle(),
+            decryptor: Prepared::Rsa(Box::new(decryptor)),
+        }
+    }
+
+    /// Whether this key decrypts with a prepared RSA-CRT key.
+    pub fn is_rsa_crt(&self) -> bool {
+        matches!(self.decryptor, Prepared::Rsa(_))
     }
 
     pub fn fingerprint(&self) -> &Fingerprint {
@@ -58,12 +93,15 @@ impl DecryptionKey {
         pkesk: &PKESK,
         sym_algo: Option<SymmetricAlgorithm>,
     ) -> Option<(Option<SymmetricAlgorithm>, SessionKey)> {
-        // A panic inside an earlier operation leaves the key itself intact.
-        let mut guard = self
-            .decryptor
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        pkesk.decrypt(&mut *guard, sym_algo)
+        PRIVATE_OPERATIONS.fetch_add(1, Ordering::Relaxed);
+        match &self.decryptor {
+            Prepared::Rsa(rsa) => pkesk.decrypt(&mut &**rsa, sym_algo),
+            Prepared::Locked(lock) => {
+                // A panic inside an earlier operation leaves the key itself intact.
+                let mut guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                pkesk.decrypt(&mut *guard, sym_algo)
+            }
+        }
     }
 }
 
@@ -101,6 +139,17 @@ pub fn unlock(
     } else {
         key.clone()
     };
+    match RsaCrt::prepare(&key) {
+        Ok(Some(rsa)) => return Ok(DecryptionKey::rsa(rsa)),
+        Ok(None) => {}
+        // Numbers OpenSSL cannot use for CRT: sequoia's decryptor (n, e, d)
+        // still decrypts with them.
+        Err(reason) => tracing::warn!(
+            fingerprint = %key.fingerprint(),
+            %reason,
+            "RSA key not prepared for CRT; decrypting without it"
+        ),
+    }
     let pair = key
         .into_keypair()
         .map_err(|e| locked(&format!("cannot be used to decrypt: {e}")))?;

@@ -18,6 +18,8 @@ pub struct Offline<'a> {
     /// `[instance] addresses`; default `["security@example.org"]`.
     pub addresses: &'a [&'a str],
     pub maildir: &'a str,
+    /// `[openpgp] secret_keys`; default the demo key.
+    pub secret_keys: &'a [&'a Path],
     pub openpgp: &'a str,
     /// The whole `[tracker]` part (section and sub-section); default the
     /// directory tracker in `<dir>/issues`.
@@ -49,7 +51,7 @@ path = "{dir}/inbox"
 {maildir}
 
 [openpgp]
-secret_keys = ["{key}"]
+secret_keys = [{keys}]
 {openpgp}
 
 {tracker}
@@ -92,7 +94,15 @@ templates = "{templates}"
         extra = o.extra,
         dir = dir.display(),
         maildir = o.maildir,
-        key = super::team_secret_key().display(),
+        keys = if o.secret_keys.is_empty() {
+            format!("\"{}\"", super::team_secret_key().display())
+        } else {
+            o.secret_keys
+                .iter()
+                .map(|k| format!("\"{}\"", k.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
         openpgp = o.openpgp,
         templates = super::repo_root().join("config/templates").display(),
         ack = o.acknowledgement,
