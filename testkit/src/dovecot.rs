@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::ports::free_ports;
+use crate::ports::{free_ports, transient_start_failure};
 
 /// The Dovecot master binary.
 pub const DOVECOT_BIN: &str = "/usr/sbin/dovecot";
@@ -58,7 +58,10 @@ impl Dovecot {
             match Self::start_once() {
                 Ok(d) => return Ok(d),
                 // A picked port was taken before Dovecot bound it: pick again.
-                Err(e) if format!("{e:#}").contains("in use") => last_err = Some(e),
+                // It may also exit before its greeting without a word (a
+                // port taken between the pick and the bind, seen once
+                // under load): a fresh instance on fresh ports.
+                Err(e) if transient_start_failure(&e) => last_err = Some(e),
                 Err(e) => return Err(e),
             }
         }

@@ -27,3 +27,10 @@ pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
     }
     Ok(held.into_iter().map(|(p, _)| p).collect())
 }
+
+/// Whether a server failed to start in a way a second try with fresh ports
+/// can cure: a port in use, or an exit before the greeting.
+pub(crate) fn transient_start_failure(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains("in use") || text.contains("before greeting")
+}

@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use crate::dovecot::{
     chown, keep_or_delete, set_mode, stop_child, tail, wait_for_greeting, Dovecot, START_TIMEOUT,
 };
-use crate::ports::free_ports;
+use crate::ports::{free_ports, transient_start_failure};
 
 /// The `postfix` control command.
 pub const POSTFIX_BIN: &str = "/usr/sbin/postfix";
@@ -53,7 +53,10 @@ impl Postfix {
             match Self::start_once(dovecot) {
                 Ok(p) => return Ok(p),
                 // A picked port was taken before master bound it: pick again.
-                Err(e) if format!("{e:#}").contains("in use") => last_err = Some(e),
+                // It may also exit before its greeting without a word (a
+                // port taken between the pick and the bind, seen once
+                // under load): a fresh instance on fresh ports.
+                Err(e) if transient_start_failure(&e) => last_err = Some(e),
                 Err(e) => return Err(e),
             }
         }
