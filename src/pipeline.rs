@@ -68,6 +68,15 @@ fn record_success(a: &mut Attempts) {
 }
 
 impl Pipeline {
+    /// Where our own copy of a mail goes (`[acknowledgement] sent_copy`):
+    /// the first of our addresses, or nowhere.
+    pub(crate) fn sent_copy_address(&self) -> Option<&str> {
+        if !self.settings.ack.sent_copy {
+            return None;
+        }
+        self.settings.instance.addresses.first().map(String::as_str)
+    }
+
     pub(crate) fn composer(&self) -> Composer<'_> {
         Composer {
             settings: &self.settings,

@@ -353,13 +353,8 @@ impl Pipeline {
         };
         self.store.put_synced(rec)?;
         failpoint::hit("effect.ack.intent");
-        let copy = self
-            .settings
-            .ack
-            .sent_copy
-            .then(|| self.settings.instance.addresses.first().cloned())
-            .flatten();
-        let result = self.mailer.send_copying(&mail, copy.as_deref()).await;
+        let copy = self.sent_copy_address();
+        let result = self.mailer.send_copying(&mail, copy).await;
         failpoint::hit("effect.ack.sent");
         match result {
             Ok(()) => {

@@ -36,6 +36,7 @@ use crate::ops::metrics::conversation::Commands;
 use crate::pipeline::commands;
 use crate::record::{Attempts, Record};
 use crate::store::StoreError;
+use crate::support::effect::Effect;
 use crate::tracker::comments::IssueComment;
 use crate::tracker::{marker, CommentDraft};
 pub use intent::{Intent, Mail};
@@ -282,21 +283,7 @@ async fn answer(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
         .command_outcome(&record, i.comment_id, &label, &outcome);
     let line = marker::command(&record.tracking_id, i.comment_id);
     let since = i.seen_at - ChronoDuration::seconds(ANSWER_LOOKBACK);
-    let posted = match p.tracker.has_marked_comment(i.issue, &line, since).await {
-        Ok(true) => Ok(()),
-        Ok(false) => p
-            .tracker
-            .comment(&CommentDraft {
-                tracking_id: record.tracking_id.clone(),
-                issue: i.issue,
-                body,
-                labels: Vec::new(),
-                continuation: Vec::new(),
-            })
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
+    let posted = post_once(p, record.tracking_id.clone(), i.issue, &line, since, body).await;
     match posted {
         Ok(()) => {
             crate::ops::failpoint::hit("effect.command.answered");
@@ -336,21 +323,7 @@ async fn say_failure(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
             .unwrap_or("unknown error"),
         i.mail_attempts.next_at,
     );
-    let posted = match p.tracker.has_marked_comment(i.issue, &line, since).await {
-        Ok(true) => Ok(()),
-        Ok(false) => p
-            .tracker
-            .comment(&CommentDraft {
-                tracking_id: tid.clone(),
-                issue: i.issue,
-                body,
-                labels: Vec::new(),
-                continuation: Vec::new(),
-            })
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    };
+    let posted = post_once(p, tid.clone(), i.issue, &line, since, body).await;
     match posted {
         Ok(()) => {
             i.failure_said = true;
@@ -361,4 +334,29 @@ async fn say_failure(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
             Ok(())
         }
     }
+}
+
+/// Posts `body` on `issue` unless a comment starting with `line` (ours,
+/// from an earlier attempt) is already there since `since`.
+async fn post_once(
+    p: &Pipeline,
+    tracking_id: String,
+    issue: u64,
+    line: &str,
+    since: DateTime<Utc>,
+    body: String,
+) -> Effect<()> {
+    if p.tracker.has_marked_comment(issue, line, since).await? {
+        return Ok(());
+    }
+    p.tracker
+        .comment(&CommentDraft {
+            tracking_id,
+            issue,
+            body,
+            labels: Vec::new(),
+            continuation: Vec::new(),
+        })
+        .await
+        .map(|_| ())
 }

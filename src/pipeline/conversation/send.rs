@@ -169,13 +169,8 @@ impl Pipeline {
         };
         i.save(self.store.as_ref(), true)?;
         failpoint::hit("effect.command.intent");
-        let copy = self
-            .settings
-            .ack
-            .sent_copy
-            .then(|| self.settings.instance.addresses.first().cloned())
-            .flatten();
-        let result = self.mailer.send_copying(&mail, copy.as_deref()).await;
+        let copy = self.sent_copy_address();
+        let result = self.mailer.send_copying(&mail, copy).await;
         failpoint::hit("effect.command.sent");
         match result {
             Ok(()) => self.sent(i, mail.message_id, Utc::now(), to, encrypted_to),
