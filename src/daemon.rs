@@ -333,7 +333,12 @@ pub async fn run_with_reload(
         metrics::global().pass_finished(&records);
         info.passes += 1;
         info.last_pass_at = Some(Utc::now());
-        status::publish(&settings.instance.state_dir, &records, &info);
+        status::publish(
+            &settings.instance.state_dir,
+            pipeline.store.as_ref(),
+            &records,
+            &info,
+        );
         let line = status_line(&records);
         if ready {
             notify::status(&line);
@@ -398,10 +403,20 @@ pub async fn run_with_reload(
     notify::stopping();
     metrics::global().stopping();
     info.phase = Phase::Stopping;
-    status::publish(&settings.instance.state_dir, &records, &info);
+    status::publish(
+        &settings.instance.state_dir,
+        pipeline.store.as_ref(),
+        &records,
+        &info,
+    );
     source.close().await;
     info.phase = Phase::Stopped;
-    status::publish(&settings.instance.state_dir, &records, &info);
+    status::publish(
+        &settings.instance.state_dir,
+        pipeline.store.as_ref(),
+        &records,
+        &info,
+    );
     tracing::info!("secintake stopped");
     summary.records = records;
     Ok(summary)

@@ -43,6 +43,7 @@
 //! | classify | [`classify`] | new, follow-up, duplicate, related, automatic |
 //! | file | [`tracker`], [`compose`], [`render`] | issue and comment texts; GitHub or a directory |
 //! | acknowledge | [`mailer`] | the reporter's mail; SMTP or an outbox directory |
+//! | follow | [`lifecycle`] | decision, close, dates, links mirrored from the issue; status block; yearly figures |
 //! | orchestrate | [`pipeline`], [`daemon`] | one record through the states; the loop around it |
 //!
 //! Around them: [`config`] (TOML -> [`config::Settings`], every problem at
@@ -69,6 +70,7 @@ pub mod compose;
 pub mod config;
 pub mod daemon;
 pub mod intake;
+pub mod lifecycle;
 pub mod mailer;
 pub mod normalize;
 pub mod openpgp;

@@ -1,4 +1,4 @@
-//! The `secintake` command: `run`, `check`, `status`.
+//! The `secintake` command: `run`, `check`, `status`, `report`, `init`.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -55,6 +55,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The committee's figures for the reports received in a period:
+    /// outcomes, times to acknowledge, reply, fix and disclose, promises
+    /// kept. Reads the store (or, while the daemon runs, what it publishes).
+    Report {
+        /// First day of the period (YYYY-MM-DD, UTC); default: a year
+        /// before --until.
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Day after the period (YYYY-MM-DD, UTC, exclusive); default: tomorrow.
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "md")]
+        format: ReportFormat,
+    },
     /// Write a starter configuration, the templates and an empty
     /// credentials directory (never overwrites a configuration).
     Init {
@@ -62,6 +76,13 @@ enum Command {
         #[arg(long, default_value = "/etc/secintake")]
         dir: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Md,
+    Json,
+    Csv,
 }
 
 fn load(path: &std::path::Path) -> Result<Settings, ExitCode> {
@@ -91,6 +112,11 @@ fn main() -> ExitCode {
             Command::Check { offline } => check_cmd(&cli.config, offline).await,
             Command::Status { json } => status_cmd(&cli.config, json),
             Command::Init { dir } => init_cmd(&dir),
+            Command::Report {
+                since,
+                until,
+                format,
+            } => report_cmd(&cli.config, since, until, format),
         }
     });
     // An opening that ran past its limit may still occupy a blocking
@@ -212,6 +238,54 @@ fn init_cmd(dir: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn report_cmd(
+    path: &std::path::Path,
+    since: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+    format: ReportFormat,
+) -> ExitCode {
+    use secintake::lifecycle::figures::Figures;
+    let settings = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let now = chrono::Utc::now();
+    let day = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let until = until.and_then(day).unwrap_or_else(|| {
+        (now + chrono::Duration::days(1))
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+    });
+    let since = since
+        .and_then(day)
+        .unwrap_or_else(|| until - chrono::Duration::days(365));
+    if since >= until {
+        eprintln!("secintake report: --since must be before --until");
+        return ExitCode::from(2);
+    }
+    let snap = match status::current(&settings.instance.state_dir) {
+        Ok(snap) => snap,
+        Err(e) => {
+            eprintln!("secintake report: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let figures = Figures::compute(&snap.facts, since, until, now);
+    match format {
+        ReportFormat::Md => print!("{}", figures.markdown()),
+        ReportFormat::Csv => print!("{}", figures.csv()),
+        ReportFormat::Json => match serde_json::to_string_pretty(&figures) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("secintake report: {e}");
+                return ExitCode::from(1);
+            }
+        },
+    }
+    ExitCode::SUCCESS
 }
 
 fn status_cmd(path: &std::path::Path, json: bool) -> ExitCode {

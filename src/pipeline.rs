@@ -8,6 +8,7 @@ mod ack;
 pub mod commands;
 pub mod conversation;
 mod filing;
+pub mod lifecycle;
 pub mod opening;
 pub mod ratecap;
 pub mod reminders;

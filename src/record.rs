@@ -276,6 +276,10 @@ pub struct Record {
     /// `pipeline::opening`).
     #[serde(default)]
     pub opening: OpenAttempts,
+    /// After the acknowledgement: decision, close, dates, links
+    /// (see [`crate::lifecycle`]).
+    #[serde(default)]
+    pub lifecycle: crate::lifecycle::Lifecycle,
 }
 
 impl Record {
@@ -288,6 +292,14 @@ impl Record {
                 self.kind,
                 Some(Kind::Automatic { .. }) | Some(Kind::Duplicate { .. })
             )
+    }
+
+    /// The report has an issue of its own and still runs against its
+    /// disclosure date: open, neither rejected nor a duplicate
+    /// ([`crate::lifecycle::Lifecycle::deadlines_apply`]). The one
+    /// definition `status`, the metrics and the reminders use.
+    pub fn disclosure_applies(&self) -> bool {
+        self.kind.as_ref().is_some_and(Kind::owns_issue) && self.lifecycle.deadlines_apply()
     }
 
     pub fn ack_done(&self) -> bool {

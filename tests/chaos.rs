@@ -7,7 +7,13 @@
 //! the reporter's Dovecot INBOX, after Postfix delivered them), moved to the
 //! processed mailbox, and the store must be consistent.
 //!
-//! `CHAOS_REPORTS` and `CHAOS_KILLS` override the sizes (defaults 200, 30).
+//! Between lives, a coordinator posts `/reply` commands on issues already
+//! filed (issue 14), and failpoints abort the daemon around each command's
+//! mail and answer too: every command must reach the reporter exactly once
+//! (counted by its Message-ID) and be answered on its issue exactly once.
+//!
+//! `CHAOS_REPORTS`, `CHAOS_KILLS` and `CHAOS_COMMANDS` override the sizes
+//! (defaults 200, 30, 20).
 
 mod common;
 
@@ -15,13 +21,15 @@ use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::conversation::{answers, mail_for, COORDINATOR};
 use common::*;
 use secintake::record::{Kind, State};
 use secintake::store::{SledStore, Store};
 
 const FAILPOINTS: &str = "store.admit.txn:0.01,store.admit.flush:0.01,store.put.flush:0.006,\
 store.archive.flush:0.01,effect.filed:0.02,effect.ack.intent:0.02,effect.ack.sent:0.03,\
-effect.archive.moved:0.02";
+effect.archive.moved:0.02,effect.command.intent:0.05,effect.command.sent:0.05,\
+effect.command.answered:0.05";
 
 /// A small deterministic generator (xorshift64*), so a failing run can be
 /// repeated with the same reports (`CHAOS_SEED`).
@@ -110,13 +118,19 @@ fn excess(counts: &BTreeMap<String, usize>) -> usize {
 fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
     let reports = env_usize("CHAOS_REPORTS", 200);
     let min_kills = env_usize("CHAOS_KILLS", 30);
+    let max_commands = env_usize("CHAOS_COMMANDS", 20);
     let Some(env) = Env::start(Options {
         idle: false,
         // 200 reports from one reporter: lift the per-address and global caps.
-        extra: "sent_copy = true\nsent_copy_wait = \"10s\"\nper_address_max = 1000\nglobal_max = 1000\n".into(),
+        extra: "sent_copy = true\nsent_copy_wait = \"10s\"\nper_address_max = 1000\nglobal_max = 1000\n\
+                \n[conversation]\nenabled = true\npoll_interval = \"1s\"\n"
+            .into(),
     }) else {
         return;
     };
+    env.github.set_association(REPO, COORDINATOR, "MEMBER");
+    // Command comment ID -> (issue, report index).
+    let mut commands: BTreeMap<u64, (u64, usize)> = BTreeMap::new();
     let seed = std::env::var("CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -184,6 +198,7 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
             kills += 1;
         }
         let _ = child.wait();
+        post_commands(&env, &mut commands, max_commands, reports);
         assert!(
             started.elapsed() < Duration::from_secs(600),
             "chaos phase took too long"
@@ -201,9 +216,19 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
             .filter_map(|m| header_value(m, "Message-ID"))
             .filter(|m| report_ids.contains(m))
             .count();
-        let acks = env.mailbox(REPORTER, REPORTER_PW, "INBOX").len();
+        let delivered = env.mailbox(REPORTER, REPORTER_PW, "INBOX");
+        let acks = delivered.iter().filter(|m| !is_reply(m)).count();
+        let replies = commands
+            .keys()
+            .filter(|id| !mail_for(&delivered, **id).is_empty())
+            .count();
+        let answered = commands
+            .iter()
+            .filter(|(id, (n, _))| answers(&env, *n).iter().any(|(a, _)| a == *id))
+            .count();
         let inbox = env.mailbox(SECURITY, SECURITY_PW, "INBOX").len();
-        (filed >= reports && acks >= reports && inbox == 0).then_some(())
+        let commands_done = replies == commands.len() && answered == commands.len();
+        (filed >= reports && acks >= reports && inbox == 0 && commands_done).then_some(())
     });
     // Any stray duplicate still in flight arrives now.
     std::thread::sleep(Duration::from_secs(3));
@@ -231,8 +256,25 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
     }
     let duplicate_issues = excess(&per_token);
 
+    // Command mail as delivered: one per command (by its Message-ID), and
+    // one answer per command on its issue.
+    let delivered = env.mailbox(REPORTER, REPORTER_PW, "INBOX");
+    let mut command_mail_wrong = Vec::new();
+    let mut command_answers_wrong = Vec::new();
+    for (id, (n, i)) in &commands {
+        let mail = mail_for(&delivered, *id);
+        if mail.len() != 1 || !mail[0].contains(&command_token(*i)) {
+            command_mail_wrong.push((*id, mail.len()));
+        }
+        let said = answers(&env, *n).iter().filter(|(a, _)| a == id).count();
+        if said != 1 {
+            command_answers_wrong.push((*id, said));
+        }
+    }
+    let command_mails = delivered.iter().filter(|m| is_reply(m)).count();
+
     // Acknowledgements as delivered: by Message-ID and by the report answered.
-    let acks = env.mailbox(REPORTER, REPORTER_PW, "INBOX");
+    let acks: Vec<Vec<u8>> = delivered.into_iter().filter(|m| !is_reply(m)).collect();
     let mut by_mid: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_report: BTreeMap<String, usize> = BTreeMap::new();
     for a in &acks {
@@ -321,11 +363,14 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
          not_moved={not_moved} moved_twice={moved_twice} inbox_left={inbox_left} \
          store_records={} new_records={new_records} stubbed_by_kills={} unarchived={unarchived} \
          store_problems={} repairs_at_startup={repairs} \
-         acks_confirmed_by_copy={confirmed} acks_resent_after_unknown_outcome={resent}",
+         acks_confirmed_by_copy={confirmed} acks_resent_after_unknown_outcome={resent} \
+         commands={} command_mails={command_mails} command_mail_wrong={command_mail_wrong:?} \
+         command_answers_wrong={command_answers_wrong:?}",
         acks.len(),
         records.len(),
         stubbed.len(),
         check.problems.len(),
+        commands.len(),
     );
     assert!(done.is_some(), "the final run did not finish the backlog");
     assert!(kills >= min_kills);
@@ -349,8 +394,63 @@ fn sigkill_chaos_files_and_acknowledges_every_report_exactly_once() {
     );
     assert_eq!(unarchived, 0, "records not archived");
     assert!(
+        commands.len() >= max_commands.min(reports / 2),
+        "only {} commands were posted",
+        commands.len()
+    );
+    assert!(
+        command_mail_wrong.is_empty(),
+        "command mail not delivered exactly once"
+    );
+    assert!(
+        command_answers_wrong.is_empty(),
+        "commands not answered exactly once"
+    );
+    assert_eq!(command_mails, commands.len(), "command mail count");
+    assert!(
         check.problems.is_empty(),
         "store problems: {:?}",
         check.problems
     );
+}
+
+fn command_token(i: usize) -> String {
+    format!("CMD-ANSWER-{i:04}")
+}
+
+/// A command's mail (its Message-ID names the comment), not an
+/// acknowledgement.
+fn is_reply(raw: &[u8]) -> bool {
+    header_value(raw, "Message-ID").is_some_and(|m| m.contains(".reply-"))
+}
+
+/// Posts `/reply` on filed issues of plain reports (an encrypted report
+/// without a reporter key gets nothing in clear), a few per life, up to
+/// `max` in all.
+fn post_commands(
+    env: &Env,
+    commands: &mut BTreeMap<u64, (u64, usize)>,
+    max: usize,
+    reports: usize,
+) {
+    let issues = env.github.issues(REPO);
+    let mut posted = 0;
+    for i in (0..reports).filter(|i| i % 10 != 3) {
+        if commands.len() >= max || posted >= 3 {
+            return;
+        }
+        if commands.values().any(|(_, r)| *r == i) {
+            continue;
+        }
+        let t = token(i);
+        let Some(issue) = issues.iter().find(|is| is.body.contains(&t)) else {
+            continue;
+        };
+        let body = format!("/reply\n{} about {t}", command_token(i));
+        let id = env
+            .github
+            .comment_as(REPO, issue.number, COORDINATOR, &body);
+        commands.insert(id, (issue.number, i));
+        posted += 1;
+    }
 }

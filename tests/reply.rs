@@ -237,7 +237,14 @@ fn coordinator_commands_reach_the_reporter_once_encrypted_and_on_the_record() {
         common::daemon::run_cli(&["status", "--config", env.config.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("commands: 0 pending, 6 sent, 1 refused, 1 ignored"),
+        out.contains(
+            "commands: 0 pending, 6 sent, 1 refused, 1 ignored, 0 applied; first human reply "
+        ),
+        "{out}"
+    );
+    // One report, replied to within this test's minutes.
+    assert!(
+        out.contains("(p90) after the report, over 1 report(s)"),
         "{out}"
     );
 }

@@ -1,8 +1,8 @@
 //! The conversation's refusals and failures on real servers (Dovecot,
 //! Postfix, the GitHub fake): nothing in clear to an encrypted reporter
 //! without a key until `/reply plain`, an address the rate cap protects,
-//! SMTP down (said once, retried), kills before SMTP and before the answer
-//! is recorded, and a daemon waiting in IMAP IDLE.
+//! SMTP down (said once, retried), and a daemon waiting in IMAP IDLE.
+//! Kills are in `reply_kills.rs`.
 
 mod common;
 
@@ -68,53 +68,6 @@ fn encrypted_report_without_key_gets_nothing_in_clear_until_reply_plain() {
     let said = answers(&env, n);
     assert_eq!(said.len(), 2, "{said:?}");
     assert!(said[1].1.contains("**not encrypted**"), "{}", said[1].1);
-}
-
-#[test]
-fn a_kill_before_smtp_or_before_recording_the_answer_gives_one_mail_and_one_answer() {
-    let Some(env) = Env::start(Options {
-        extra: "\n[conversation]\nenabled = true\n".into(),
-        ..Options::default()
-    }) else {
-        return;
-    };
-    env.github.set_association(REPO, COORDINATOR, "OWNER");
-    env.deliver(&mail::plain(
-        REPORTER,
-        "Widget bug",
-        "<plain-1@example.test>",
-        "REPORT-TEXT-pl",
-    ));
-    run_once(&env, "run1.log");
-    let n = env.wait_issues(1, WAIT)[0].number;
-    env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 1, WAIT);
-
-    // Killed between the synced intent and SMTP: the next run sends it.
-    let first = env
-        .github
-        .comment_as(REPO, n, COORDINATOR, "/reply\nFIRST-ANSWER");
-    run_killed(&env, "killed1.log", "effect.command.intent:1");
-    assert_eq!(env.mailbox(REPORTER, REPORTER_PW, "INBOX").len(), 1);
-    run_once(&env, "run2.log");
-    // Killed after our answer was posted, before it was recorded: the next
-    // run finds it by its marker.
-    let second = env
-        .github
-        .comment_as(REPO, n, COORDINATOR, "/notice credit");
-    run_killed(&env, "killed2.log", "effect.command.answered:1");
-    run_once(&env, "run3.log");
-    run_once(&env, "run4.log");
-
-    let inbox = env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 3, WAIT);
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(env.mailbox(REPORTER, REPORTER_PW, "INBOX").len(), 3);
-    assert_eq!(mail_for(&inbox, first).len(), 1);
-    assert_eq!(mail_for(&inbox, second).len(), 1);
-    assert!(mail_for(&inbox, first)[0].contains("FIRST-ANSWER"));
-    let said = answers(&env, n);
-    let count = |id: u64| said.iter().filter(|(i, _)| *i == id).count();
-    assert_eq!((count(first), count(second)), (1, 1), "{said:?}");
-    assert_eq!(said.len(), 2);
 }
 
 #[test]

@@ -79,6 +79,9 @@ impl Composer<'_> {
                 Notice::Released { versions } => (n.template(), "", versions.as_slice()),
                 _ => (n.template(), "", &[]),
             },
+            Command::Change(c) => {
+                return Err(format!("/{} sends no mail", c.name()));
+            }
         };
         let view = View {
             tracking_id: &record.tracking_id,

@@ -12,6 +12,7 @@ mod conversation;
 mod dedupe;
 pub mod duration;
 mod instance;
+mod lifecycle;
 mod limits;
 mod mailer;
 mod metrics;
@@ -29,6 +30,7 @@ pub use ack::{from_address, AckSettings};
 pub use conversation::ConversationSettings;
 pub use dedupe::DedupeSettings;
 pub use instance::Instance;
+pub use lifecycle::{AfterClose, LifecycleSettings};
 pub use limits::Limits;
 pub use mailer::{MailerSettings, OutboxSettings, SmtpSettings};
 pub use metrics::MetricsSettings;
@@ -57,6 +59,7 @@ pub struct Settings {
     pub dedupe: DedupeSettings,
     pub reminders: ReminderSettings,
     pub conversation: ConversationSettings,
+    pub lifecycle: LifecycleSettings,
 }
 
 /// The configuration could not be used; `problems` lists every reason.
@@ -234,6 +237,8 @@ impl Settings {
             ReminderSettings::read(root.section("reminders", &mut problems), &mut problems);
         let conversation =
             ConversationSettings::read(root.section("conversation", &mut problems), &mut problems);
+        let lifecycle =
+            LifecycleSettings::read(root.section("lifecycle", &mut problems), &mut problems);
         root.finish(&mut problems);
 
         match (instance, source, openpgp, tracker, mailer, ack) {
@@ -257,6 +262,7 @@ impl Settings {
                 dedupe,
                 reminders,
                 conversation,
+                lifecycle,
             }),
             _ => Err(ConfigError {
                 problems: problems.0,

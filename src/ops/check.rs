@@ -61,6 +61,7 @@ fn sample_record(kind: Kind) -> Record {
         related_note: None,
         watch: Default::default(),
         opening: Default::default(),
+        lifecycle: Default::default(),
     }
 }
 

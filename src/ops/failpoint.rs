@@ -36,6 +36,7 @@ pub const POINTS: &[&str] = &[
     "effect.command.intent",
     "effect.command.sent",
     "effect.command.answered",
+    "effect.status_block.written",
 ];
 
 /// Points reached with a key (the tracking ID of the message being opened).

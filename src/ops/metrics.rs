@@ -215,12 +215,14 @@ impl Metrics {
         }
         m.deadlines = records
             .iter()
-            .filter(|r| r.state != State::Archived || !r.ack_done())
+            // Archived records too: archiving ends the mail's life, not
+            // the report's.
+            .filter(|r| r.state != State::Archived || !r.ack_done() || r.disclosure_applies())
             .map(|r| Deadlines {
                 respond_by: r.respond_by,
                 ack_pending: !r.ack_done(),
                 disclose_by: r.disclose_by,
-                owns_issue: r.kind.as_ref().is_some_and(Kind::owns_issue),
+                owns_issue: r.disclosure_applies(),
             })
             .collect();
     }

@@ -8,4 +8,5 @@ pub mod failpoint;
 pub mod init;
 pub mod logging;
 pub mod metrics;
+pub mod quantile;
 pub mod status;

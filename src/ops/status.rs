@@ -13,6 +13,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::lifecycle::figures::ReportFacts;
 use crate::record::{Ack, Kind, Record, State};
 use crate::tracker::privacy::Standing;
 
@@ -109,11 +110,27 @@ pub struct Snapshot {
     /// while conversation is off or before its first pass).
     #[serde(default)]
     pub commands: Option<crate::ops::metrics::conversation::Commands>,
+    /// Each report's facts for `secintake report` (which reads them here
+    /// while the daemon holds the store).
+    #[serde(default)]
+    pub facts: Vec<ReportFacts>,
+}
+
+/// The reports' facts for the yearly figures; none if the store cannot
+/// say when reporters were first answered (logged).
+pub fn report_facts(store: &dyn crate::store::Store, records: &[Record]) -> Vec<ReportFacts> {
+    match crate::pipeline::conversation::first_replies(store) {
+        Ok(first) => ReportFacts::of(records, &first),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the command intents for the report facts");
+            ReportFacts::of(records, &Default::default())
+        }
+    }
 }
 
 fn overdue(
     ack_pending: bool,
-    owns_issue: bool,
+    disclosure_applies: bool,
     respond_by: DateTime<Utc>,
     disclose_by: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -122,8 +139,8 @@ fn overdue(
     if ack_pending && now > respond_by {
         overdue.push("acknowledgement past response deadline".into());
     }
-    if owns_issue && now > disclose_by {
-        overdue.push("past default disclosure date".into());
+    if disclosure_applies && now > disclose_by {
+        overdue.push("past disclosure date".into());
     }
     overdue
 }
@@ -162,7 +179,7 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
         (ack, _) => ack_text(ack),
     };
     let ack_pending = matches!(r.ack, Ack::Pending);
-    let owns_issue = r.kind.as_ref().is_some_and(Kind::owns_issue);
+    let owns_issue = r.disclosure_applies();
     let overdue = overdue(ack_pending, owns_issue, r.respond_by, r.disclose_by, now);
     let last_error = [&r.file_attempts, &r.ack_attempts, &r.archive_attempts]
         .iter()
@@ -190,6 +207,11 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
         alerts.push(format!("reminder check failed: {e}"));
     }
     let mut window = Vec::new();
+    if r.kind.as_ref().is_some_and(Kind::owns_issue) {
+        let l = &r.lifecycle;
+        let closed = if l.closed.is_some() { "closed" } else { "open" };
+        window.push(format!("report {} ({closed})", l.phase().name()));
+    }
     if let Some(t) = r.watch.coordinator_seen_at {
         window.push(format!("coordinator responded (seen {})", stamp(t)));
     }
@@ -224,6 +246,7 @@ pub fn snapshot(records: &[Record]) -> Snapshot {
         daemon: None,
         records: records.iter().map(|r| row(r, now)).collect(),
         commands: None,
+        facts: Vec::new(),
     }
 }
 
@@ -249,8 +272,14 @@ pub const FILING_HELD: &str =
 /// Writes `status.json` atomically; failures are logged, never fatal. The
 /// tracker's privacy verdict comes from the process-wide registry
 /// ([`crate::ops::metrics::Metrics::tracker_standing`]).
-pub fn publish(state_dir: &Path, records: &[Record], daemon: &DaemonInfo) {
+pub fn publish(
+    state_dir: &Path,
+    store: &dyn crate::store::Store,
+    records: &[Record],
+    daemon: &DaemonInfo,
+) {
     let mut snap = snapshot(records);
+    snap.facts = report_facts(store, records);
     let mut daemon = daemon.clone();
     daemon.tracker = crate::ops::metrics::global().tracker_standing();
     if daemon.tracker.as_ref().is_some_and(|t| !t.is_private()) {
@@ -310,9 +339,18 @@ pub fn daemon_line(snap: &Snapshot) -> String {
     let commands = snap
         .commands
         .map(|c| {
+            let first = match (c.first_reply_p50_secs, c.first_reply_p90_secs) {
+                (Some(p50), Some(p90)) => format!(
+                    "; first human reply {} (median), {} (p90) after the report, over {} report(s)",
+                    crate::ops::quantile::human(p50),
+                    crate::ops::quantile::human(p90),
+                    c.replied_reports
+                ),
+                _ => String::new(),
+            };
             format!(
-                "commands: {} pending, {} sent, {} refused, {} ignored\n",
-                c.pending, c.sent, c.refused, c.ignored
+                "commands: {} pending, {} sent, {} refused, {} ignored, {} applied{first}\n",
+                c.pending, c.sent, c.refused, c.ignored, c.applied
             )
         })
         .unwrap_or_default();
@@ -389,6 +427,7 @@ pub fn current(state_dir: &Path) -> Result<Snapshot, String> {
             Ok(store) => {
                 let records = store.all().map_err(|e| e.to_string())?;
                 let mut snap = snapshot(&records);
+                snap.facts = report_facts(&store, &records);
                 snap.daemon = published.and_then(|p| p.daemon);
                 let counted =
                     crate::pipeline::conversation::counts(&store).map_err(|e| e.to_string())?;

@@ -12,7 +12,11 @@
 //!   asked once that time has come and, after a failure, again with backoff;
 //!   never again once a coordinator was seen or the reminder is posted.
 //! * **Disclosure.** One reminder `[reminders] disclosure_before` the
-//!   default disclosure date.
+//!   disclosure date (received + 90 days, or as `/disclose-by` moved it;
+//!   a moved date gets a reminder of its own).
+//!
+//! Neither for a report that is closed, not accepted or a duplicate
+//! ([`Record::disclosure_applies`]).
 //!
 //! Each reminder starts with its marker line (`<!-- secintake:ID
 //! reminder:KIND -->`), and the tracker is searched for it before posting,
@@ -101,10 +105,14 @@ async fn remind(p: &Pipeline, rec: &mut Record, now: DateTime<Utc>) -> bool {
         return false;
     }
     let s = &p.settings.reminders;
-    let response_due = rec.watch.reminded_at.is_none()
+    // Closed, rejected or duplicate reports get no reminders.
+    let open = rec.disclosure_applies();
+    let response_due = open
+        && rec.watch.reminded_at.is_none()
         && rec.watch.coordinator_seen_at.is_none()
         && now >= rec.received_at + chrono(s.after);
-    let disclosure_due = rec.watch.disclosure_reminded_at.is_none()
+    let disclosure_due = open
+        && rec.watch.disclosure_reminded_at.is_none()
         && now >= rec.disclose_by - chrono(s.disclosure_before);
     if !response_due && !disclosure_due {
         return false;

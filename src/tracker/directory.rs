@@ -106,6 +106,65 @@ impl DirectoryTracker {
         })
     }
 
+    fn issue_file(&self, number: u64) -> Effect<PathBuf> {
+        self.issue_files()?
+            .into_iter()
+            .find(|(n, _)| *n == number)
+            .map(|(_, p)| p)
+            .ok_or_else(|| EffectError::Permanent(format!("issue {number} does not exist")))
+    }
+
+    /// The issue file up to its first comment.
+    pub fn issue_body(&self, number: u64) -> Effect<String> {
+        let path = self.issue_file(number)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+        Ok(text
+            .split(COMMENT_SEPARATOR)
+            .next()
+            .unwrap_or("")
+            .to_string())
+    }
+
+    /// Replaces the issue file's part before its first comment (written
+    /// beside it and renamed over it, so a crash leaves one or the other).
+    pub fn set_issue_body(&self, number: u64, body: &str) -> Effect<()> {
+        let path = self.issue_file(number)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+        let comments = text
+            .split_once(COMMENT_SEPARATOR)
+            .map(|(_, c)| format!("{COMMENT_SEPARATOR}{c}"))
+            .unwrap_or_default();
+        let content = format!("{}{comments}", body.trim_end_matches('\n'));
+        let tmp = path.with_extension("md.tmp");
+        write_synced(&tmp, content.as_bytes()).map_err(|e| io_err("cannot write", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_err("cannot rename", &path, e))
+    }
+
+    /// Adds labels to the file's `Labels:` line (each once).
+    pub fn add_labels(&self, number: u64, labels: &[String]) -> Effect<()> {
+        let body = self.issue_body(number)?;
+        let mut out = Vec::new();
+        for line in body.lines() {
+            match line.strip_prefix("Labels:") {
+                Some(have) => {
+                    let mut names: Vec<String> = have
+                        .split(',')
+                        .map(|l| l.trim().to_string())
+                        .filter(|l| !l.is_empty())
+                        .collect();
+                    for l in labels {
+                        if !names.iter().any(|n| n.eq_ignore_ascii_case(l)) {
+                            names.push(l.clone());
+                        }
+                    }
+                    out.push(format!("Labels: {}", names.join(", ")));
+                }
+                None => out.push(line.to_string()),
+            }
+        }
+        self.set_issue_body(number, &out.join("\n"))
+    }
+
     pub fn comment(&self, draft: &CommentDraft) -> Effect<Filing> {
         let Some((_, path)) = self
             .issue_files()?

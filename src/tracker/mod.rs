@@ -15,6 +15,7 @@ pub mod activity;
 pub mod comments;
 pub mod directory;
 pub mod github;
+pub mod issue_state;
 pub mod marker;
 pub mod privacy;
 

@@ -31,10 +31,11 @@ fn record(kind: Kind, age_days: i64) -> Record {
         related_note: Some(1),
         watch: Watch::default(),
         opening: Default::default(),
+        lifecycle: Default::default(),
     }
 }
 
-const PAST_DISCLOSURE: &str = "past default disclosure date";
+const PAST_DISCLOSURE: &str = "past disclosure date";
 
 #[test]
 fn every_kind_with_its_own_issue_is_flagged_past_its_disclosure_date() {
@@ -127,6 +128,7 @@ mod postponed_and_tracker {
             related_note: None,
             watch: Default::default(),
             opening: Default::default(),
+            lifecycle: Default::default(),
         };
         r.watch.ack_postponed_at = Some(received);
         r.watch.ack_postponed_until = Some(until);
@@ -153,6 +155,7 @@ mod postponed_and_tracker {
             daemon: None,
             records: vec![row],
             commands: None,
+            facts: Vec::new(),
         };
         let snap = refresh(snap, t0 + Duration::days(3) + Duration::minutes(1));
         assert_eq!(snap.records[0].overdue.len(), 1);
@@ -182,6 +185,7 @@ mod postponed_and_tracker {
             daemon: Some(d),
             records: Vec::new(),
             commands: None,
+            facts: Vec::new(),
         }
     }
 
@@ -194,10 +198,21 @@ mod postponed_and_tracker {
             sent: 4,
             refused: 2,
             ignored: 3,
+            ..Default::default()
         });
         let line = daemon_line(&snap);
         assert!(
-            line.contains("commands: 1 pending, 4 sent, 2 refused, 3 ignored"),
+            line.contains("commands: 1 pending, 4 sent, 2 refused, 3 ignored, 0 applied\n"),
+            "{line}"
+        );
+        if let Some(c) = snap.commands.as_mut() {
+            c.replied_reports = 3;
+            c.first_reply_p50_secs = Some(5 * 3600 + 600);
+            c.first_reply_p90_secs = Some(2 * 86_400 + 3600);
+        }
+        let line = daemon_line(&snap);
+        assert!(
+            line.contains("3 ignored, 0 applied; first human reply 5h 10m (median), 2d 1h (p90) after the report, over 3 report(s)"),
             "{line}"
         );
     }

@@ -37,6 +37,9 @@ pub enum Mail {
     },
     /// Not sent and never will be; the reason is said on the issue.
     Refused { reason: String },
+    /// A lifecycle command: applied to the report, no mail (`what` it
+    /// changed, in words).
+    Applied { what: String },
     /// Not a command we act on (an outsider's, or on an issue that is no
     /// report's): logged by ID, nothing said on the issue.
     Ignored { reason: String },
@@ -100,7 +103,7 @@ impl Intent {
         match self.mail {
             Mail::Pending | Mail::Sending { .. } => false,
             Mail::Sent { .. } | Mail::Refused { .. } => self.answered,
-            Mail::Ignored { .. } => true,
+            Mail::Ignored { .. } | Mail::Applied { .. } => true,
         }
     }
 }

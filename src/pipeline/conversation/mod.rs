@@ -33,7 +33,8 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use super::{due, record_failure, record_success, Pipeline};
 use crate::compose::reply::Outcome;
 use crate::ops::metrics::conversation::Commands;
-use crate::pipeline::commands;
+use crate::pipeline::commands::{self, Command};
+use crate::pipeline::lifecycle;
 use crate::record::{Attempts, Record};
 use crate::store::StoreError;
 use crate::support::effect::Effect;
@@ -56,7 +57,13 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
     if p.tracker.held().is_some() {
         return Ok(Some(next));
     }
-    discover(p, now).await?;
+    // A new comment changes its issue: with no changed issue, no comment
+    // listing (one request per quiet pass).
+    let follow = p.settings.lifecycle.enabled;
+    let news = !follow || !p.tracker.lists_issue_states() || lifecycle::sync(p, now).await?;
+    if news {
+        discover(p, now).await?;
+    }
     let mut counts = Commands::default();
     for mut i in Intent::all(p.store.as_ref())? {
         if i.finished() {
@@ -83,7 +90,12 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
         };
         next = next.min(retry.unwrap_or(next));
     }
+    first_reply_times(p.store.as_ref(), &mut counts)?;
     crate::ops::metrics::global().commands(counts);
+    if follow {
+        lifecycle::after_close(p).await?;
+        lifecycle::blocks(p).await?;
+    }
     Ok(Some(next))
 }
 
@@ -94,7 +106,40 @@ pub fn counts(store: &dyn crate::store::Store) -> Result<Commands, StoreError> {
     for i in Intent::all(store)? {
         count(&mut c, &i);
     }
+    first_reply_times(store, &mut c)?;
     Ok(c)
+}
+
+/// When each report's first command mail (a human's words) went out, by
+/// tracking ID.
+pub fn first_replies(
+    store: &dyn crate::store::Store,
+) -> Result<std::collections::BTreeMap<String, DateTime<Utc>>, StoreError> {
+    let mut first = std::collections::BTreeMap::new();
+    for i in Intent::all(store)? {
+        if let (Mail::Sent { at, .. }, Some(tid)) = (&i.mail, i.tracking_id) {
+            first
+                .entry(tid)
+                .and_modify(|t: &mut DateTime<Utc>| *t = (*t).min(*at))
+                .or_insert(*at);
+        }
+    }
+    Ok(first)
+}
+
+/// Fills in how long reports waited for their first human reply.
+fn first_reply_times(store: &dyn crate::store::Store, c: &mut Commands) -> Result<(), StoreError> {
+    let mut waits = Vec::new();
+    for (tid, at) in first_replies(store)? {
+        if let Some(r) = store.get(&tid)? {
+            waits.push((at - r.received_at).num_seconds().max(0));
+        }
+    }
+    use crate::ops::quantile::nearest_rank;
+    c.replied_reports = waits.len() as u64;
+    c.first_reply_p50_secs = nearest_rank(&waits, 0.5);
+    c.first_reply_p90_secs = nearest_rank(&waits, 0.9);
+    Ok(())
 }
 
 fn count(c: &mut Commands, i: &Intent) {
@@ -103,6 +148,7 @@ fn count(c: &mut Commands, i: &Intent) {
         Mail::Sent { .. } => &mut c.sent,
         Mail::Refused { .. } => &mut c.refused,
         Mail::Ignored { .. } => &mut c.ignored,
+        Mail::Applied { .. } => &mut c.applied,
     };
     *n += 1;
 }
@@ -176,7 +222,7 @@ fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), Store
         return Ok(());
     }
     let Some(parsed) = commands::parse(&c.body) else {
-        return Ok(());
+        return link_pasted_advisories(p, c);
     };
     if Intent::load(p.store.as_ref(), c.id)?.is_some() {
         // Seen before: an edit (or the mark's own comment) changes nothing.
@@ -206,12 +252,19 @@ fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), Store
         Mail::Ignored {
             reason: "login not in [conversation] allowed_logins".into(),
         }
-    } else if record.is_none() {
-        Mail::Ignored {
-            reason: "the issue is no report's".into(),
-        }
-    } else {
+    } else if let Some(report) = record.as_ref() {
         match parsed {
+            Ok(commands::Parsed {
+                command: Command::Change(change),
+                ..
+            }) => {
+                let mut rec = report.clone();
+                let what = lifecycle::apply(&mut rec, &change, now);
+                p.store.put(&rec)?;
+                i.command = Some(Command::Change(change));
+                i.answered = true;
+                Mail::Applied { what }
+            }
             Ok(parsed) => {
                 i.command = Some(parsed.command);
                 i.text = Some(parsed.text);
@@ -223,6 +276,10 @@ fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), Store
                     e.problem, e.usage
                 ),
             },
+        }
+    } else {
+        Mail::Ignored {
+            reason: "the issue is no report's".into(),
         }
     };
     match &i.mail {
@@ -244,6 +301,30 @@ fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), Store
         }
     }
     i.save(p.store.as_ref(), false)
+}
+
+/// A coordinator's ordinary comment that names an advisory
+/// (`GHSA-…`, or its URL) links it to the report.
+fn link_pasted_advisories(p: &Pipeline, c: &IssueComment) -> Result<(), StoreError> {
+    if !c.by_collaborator() || !p.settings.conversation.allows(&c.login) {
+        return Ok(());
+    }
+    let ids = crate::lifecycle::ghsa_ids_in(&c.body);
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let Some(mut rec) = report_of_issue(p, c.issue)? else {
+        return Ok(());
+    };
+    let mut changed = false;
+    for id in &ids {
+        changed |= crate::lifecycle::Lifecycle::link(&mut rec.lifecycle.ghsa, id);
+    }
+    if changed {
+        tracing::info!(tracking_id = %rec.tracking_id, comment_id = c.id, "advisory linked from a comment");
+        p.store.put(&rec)?;
+    }
+    Ok(())
 }
 
 /// Posts our answer about the command, unless it is there already.

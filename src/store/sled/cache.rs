@@ -70,6 +70,7 @@ mod tests {
             related_note: None,
             watch: Default::default(),
             opening: Default::default(),
+            lifecycle: Default::default(),
         }
     }
 

@@ -177,6 +177,7 @@ impl Store for SledStore {
                     related_note: None,
                     watch: Default::default(),
                     opening: Default::default(),
+                    lifecycle: Default::default(),
                 };
                 records.insert(tracking_id.as_bytes(), Self::encode(&record))?;
                 raw.insert(tracking_id.as_bytes(), intake.raw)?;

@@ -14,6 +14,7 @@ mod auth;
 mod comments;
 mod contents;
 mod http;
+mod issue_state;
 mod issues;
 mod labels;
 pub mod rate;

@@ -102,6 +102,49 @@ impl GithubFake {
         })
     }
 
+    /// Closes issue `number` as user `login` with GitHub's `state_reason`
+    /// (`completed`, `not_planned`, `duplicate`), recording the `closed`
+    /// event, as the web UI does.
+    pub fn close_as(&self, repo: &str, number: u64, login: &str, reason: &str) {
+        self.set_open_as(repo, number, login, false, reason)
+    }
+
+    /// Reopens issue `number` as user `login`.
+    pub fn reopen_as(&self, repo: &str, number: u64, login: &str) {
+        self.set_open_as(repo, number, login, true, "reopened")
+    }
+
+    fn set_open_as(&self, repo: &str, number: u64, login: &str, open: bool, reason: &str) {
+        self.with_repo(repo, |r| {
+            let issue = r
+                .issue_mut(number)
+                .unwrap_or_else(|| panic!("GitHub fake: no issue #{number} in {repo}"));
+            let t = now();
+            issue.open = open;
+            issue.closed_at = (!open).then_some(t);
+            issue.state_reason = Some(reason.to_string());
+            let event = if open { "reopened" } else { "closed" };
+            issue.events.push(EventRec {
+                id: next_id(),
+                event: event.to_string(),
+                actor: login.to_string(),
+                label: None,
+                created_at: t,
+            });
+            issue.updated_at = t;
+        })
+    }
+
+    /// Whether issue `number` is open, and its labels.
+    pub fn issue_state(&self, repo: &str, number: u64) -> (bool, Vec<String>) {
+        self.with_repo(repo, |r| {
+            let i = r
+                .issue_mut(number)
+                .unwrap_or_else(|| panic!("GitHub fake: no issue #{number} in {repo}"));
+            (i.open, i.labels.clone())
+        })
+    }
+
     /// (author login, body) of every comment on issue `number`, oldest first.
     pub fn comments_with_authors(&self, repo: &str, number: u64) -> Vec<(String, String)> {
         self.with_repo(repo, |r| {

@@ -17,14 +17,27 @@
 //! | `/notice cve CVE-YYYY-NNNN` | tells the reporter the CVE ID |
 //! | `/notice released VERSION…` | tells the reporter the fixed releases |
 //! | `/notice credit` | asks the reporter how they want to be credited |
+//! | `/accept` | the team accepts the report as a vulnerability |
+//! | `/reject` | the team does not accept it (no disclosure reminders) |
+//! | `/duplicate #N` | it duplicates issue N (no disclosure reminders) |
+//! | `/disclose-by YYYY-MM-DD` | moves the disclosure date (default: received + 90 days) |
+//! | `/release-date YYYY-MM-DD` | the planned release date |
+//! | `/announce-date YYYY-MM-DD` | the planned announcement date |
+//! | `/ghsa GHSA-xxxx-xxxx-xxxx` | links the advisory (a pasted advisory URL in any coordinator comment does too) |
+//! | `/cve CVE-YYYY-NNNN` | links the CVE ID |
+//! | `/credit "Name (handle)"` | how the reporter is to be credited |
 //!
 //! `plain` sends without encryption even when the report came encrypted
 //! and no key of the reporter is known (otherwise nothing is sent in clear).
 //! A notice adds any text below its first line to its template. The
-//! lifecycle commands (`/accept`, `/disclose-by`, `/ghsa`, …) are to be
-//! added as rows of [`COMMANDS`] and variants of [`Command`].
+//! lifecycle commands ([`lifecycle`]) send no mail: they change the
+//! report's lifecycle, shown in the status block on its issue.
+
+pub mod lifecycle;
 
 use std::fmt;
+
+pub use lifecycle::Change;
 
 /// The table of commands: name, syntax, what it does.
 pub const COMMANDS: &[(&str, &str, &str)] = &[
@@ -37,6 +50,39 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "notice",
         "/notice needs-info | not-accepted | cve CVE-YYYY-NNNN | released VERSION… | credit",
         "mail a templated notice to the reporter, with the text below the first line added",
+    ),
+    ("accept", "/accept", "the team accepts the report"),
+    ("reject", "/reject", "the team does not accept the report"),
+    (
+        "duplicate",
+        "/duplicate #N",
+        "the report duplicates issue N",
+    ),
+    (
+        "disclose-by",
+        "/disclose-by YYYY-MM-DD",
+        "move the disclosure date",
+    ),
+    (
+        "release-date",
+        "/release-date YYYY-MM-DD",
+        "set the planned release date",
+    ),
+    (
+        "announce-date",
+        "/announce-date YYYY-MM-DD",
+        "set the planned announcement date",
+    ),
+    (
+        "ghsa",
+        "/ghsa GHSA-xxxx-xxxx-xxxx",
+        "link the GitHub security advisory",
+    ),
+    ("cve", "/cve CVE-YYYY-NNNN", "link the CVE ID"),
+    (
+        "credit",
+        "/credit \"Name (handle)\"",
+        "how the reporter is to be credited",
     ),
 ];
 
@@ -96,6 +142,8 @@ pub enum Command {
         plain: bool,
     },
     Notice(Notice),
+    /// A lifecycle change: no mail.
+    Change(Change),
 }
 
 impl Command {
@@ -106,7 +154,13 @@ impl Command {
             Command::Reply { plain: false } => "reply".into(),
             Command::Reply { plain: true } => "reply plain".into(),
             Command::Notice(n) => format!("notice {}", n.name()),
+            Command::Change(c) => c.name().into(),
         }
+    }
+
+    /// Whether it mails the reporter.
+    pub fn mails(&self) -> bool {
+        !matches!(self, Command::Change(_))
     }
 
     /// Whether it may go out in clear to a reporter who wrote encrypted.
@@ -248,6 +302,10 @@ pub fn parse(body: &str) -> Option<Result<Parsed, ParseError>> {
     }
     let name = name.to_ascii_lowercase();
     let args: Vec<&str> = words.collect();
+    let line = first
+        .trim_start()
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, l)| l);
     let text = rest.trim().to_string();
     let command = match name.as_str() {
         "reply" => match args.as_slice() {
@@ -259,12 +317,16 @@ pub fn parse(body: &str) -> Option<Result<Parsed, ParseError>> {
             Ok(n) => Command::Notice(n),
             Err(e) => return Some(Err(e)),
         },
-        _ => {
-            return Some(Err(ParseError {
-                problem: format!("unknown command /{name}"),
-                usage: all_usage(),
-            }))
-        }
+        _ => match lifecycle::parse(&name, &args, line) {
+            Some(Ok(c)) => Command::Change(c),
+            Some(Err(e)) => return Some(Err(e)),
+            None => {
+                return Some(Err(ParseError {
+                    problem: format!("unknown command /{name}"),
+                    usage: all_usage(),
+                }))
+            }
+        },
     };
     if matches!(command, Command::Reply { .. }) && text.is_empty() {
         return Some(Err(error(
@@ -367,8 +429,8 @@ mod tests {
 
     #[test]
     fn unknown_commands_show_every_syntax() {
-        let e = err("/accept");
-        assert_eq!(e.problem, "unknown command /accept");
+        let e = err("/acept");
+        assert_eq!(e.problem, "unknown command /acept");
         for (_, usage, _) in COMMANDS {
             assert!(e.usage.contains(usage), "{e}");
         }
