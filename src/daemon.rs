@@ -100,7 +100,7 @@ pub fn build_pipeline_with(settings: &Settings, store: Arc<dyn Store>) -> anyhow
 
 fn admit(p: &Pipeline, f: &crate::intake::Fetched) -> anyhow::Result<Admission> {
     let (source, raw) = (f.source.clone(), f.raw.as_slice());
-    let now = Utc::now();
+    let now = crate::support::clock::now();
     let ack = &p.settings.ack;
     // Only the outer Message-ID is read here; the rest waits for classification.
     let message_id = mail_parser::MessageParser::default()
@@ -207,7 +207,7 @@ impl ReconnectCounter {
 
 /// STATUS= line for systemd: what is open and what is late.
 fn status_line(records: &[Record]) -> String {
-    let now = Utc::now();
+    let now = crate::support::clock::now();
     let open = records
         .iter()
         .filter(|r| r.state != State::Archived)
@@ -309,7 +309,7 @@ pub async fn run_with_reload(
         // The response window: deadline alerts and tracker reminders.
         if !shutdown.is_triggered() {
             tokio::select! {
-                r = crate::pipeline::reminders::pass(&pipeline, Utc::now()) => match r {
+                r = crate::pipeline::reminders::pass(&pipeline, crate::support::clock::now()) => match r {
                     Ok(r) => records = r,
                     Err(e) => tracing::error!(error = %e, "state store failure in the reminder pass"),
                 },
@@ -317,13 +317,13 @@ pub async fn run_with_reload(
             }
         }
         // Coordinator commands on the tracking issues, when due.
-        if !shutdown.is_triggered() && talk_at.is_none_or(|t| t <= Utc::now()) {
+        if !shutdown.is_triggered() && talk_at.is_none_or(|t| t <= crate::support::clock::now()) {
             tokio::select! {
-                r = crate::pipeline::conversation::pass(&pipeline, Utc::now()) => match r {
+                r = crate::pipeline::conversation::pass(&pipeline, crate::support::clock::now()) => match r {
                     Ok(next) => talk_at = next,
                     Err(e) => {
                         tracing::error!(error = %e, "state store failure in the conversation pass");
-                        talk_at = Some(Utc::now() + chrono::Duration::seconds(60));
+                        talk_at = Some(crate::support::clock::now() + chrono::Duration::seconds(60));
                     }
                 },
                 _ = shutdown.deadline(SHUTDOWN_GRACE) => {}
@@ -332,7 +332,7 @@ pub async fn run_with_reload(
         reconnects.account(&source);
         metrics::global().pass_finished(&records);
         info.passes += 1;
-        info.last_pass_at = Some(Utc::now());
+        info.last_pass_at = Some(crate::support::clock::now());
         status::publish(
             &settings.instance.state_dir,
             pipeline.store.as_ref(),
@@ -376,7 +376,7 @@ pub async fn run_with_reload(
             talk_at.filter(|_| pipeline.settings.conversation.enabled),
         ];
         let timeout = match next.into_iter().flatten().min() {
-            Some(t) => (t - Utc::now())
+            Some(t) => (t - crate::support::clock::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(200), idle_cap),

@@ -123,7 +123,7 @@ impl Pipeline {
     /// classification, which depends on earlier records, happens when the
     /// record is advanced.
     pub fn open_ahead(&self, rec: &mut Record) -> Result<Option<Begun>, StoreError> {
-        if self.will_open(rec, Utc::now()) {
+        if self.will_open(rec, crate::support::clock::now()) {
             self.begin_opening(rec, false).map(Some)
         } else {
             Ok(None)
@@ -157,7 +157,7 @@ impl Pipeline {
             }
             opened = Some(o);
         }
-        let now = Utc::now();
+        let now = crate::support::clock::now();
         if self.filing_due(&rec, now) {
             if opened.is_none() {
                 opened = self.open(&mut rec).await?;
@@ -182,7 +182,7 @@ impl Pipeline {
                 }
                 Err(e) => {
                     tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "archiving failed");
-                    record_failure(&mut rec.archive_attempts, &e, Utc::now());
+                    record_failure(&mut rec.archive_attempts, &e, crate::support::clock::now());
                     self.store.put(&rec)?;
                 }
             }

@@ -59,14 +59,17 @@ pub fn hit(_name: &str) {}
 pub fn hit_keyed(_name: &str, _key: &str) {}
 
 /// Without the `failpoints` feature, `SECINTAKE_FAILPOINT` is refused.
+/// So is `SECINTAKE_CLOCK` ([`crate::support::clock`]).
 #[cfg(not(feature = "failpoints"))]
 pub fn check_env() -> Result<(), String> {
-    match std::env::var_os(ENV) {
-        Some(v) if !v.is_empty() => Err(format!(
-            "{ENV} is set, but this build has no failpoints (build with --features failpoints)"
-        )),
-        _ => Ok(()),
+    for name in [ENV, "SECINTAKE_CLOCK"] {
+        if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
+            return Err(format!(
+                "{name} is set, but this build has no failpoints (build with --features failpoints)"
+            ));
+        }
     }
+    Ok(())
 }
 
 /// One armed point.
@@ -125,6 +128,10 @@ mod armed {
 
     /// Parses `SECINTAKE_FAILPOINT`; `run` calls this before anything else.
     pub fn check_env() -> Result<(), String> {
+        if let Ok(t) = std::env::var("SECINTAKE_CLOCK") {
+            chrono::DateTime::parse_from_rfc3339(t.trim())
+                .map_err(|e| format!("SECINTAKE_CLOCK is not an RFC 3339 time: {e}"))?;
+        }
         match std::env::var(ENV) {
             Ok(spec) => parse(&spec).map(|_| ()),
             Err(_) => Ok(()),

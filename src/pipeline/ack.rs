@@ -276,7 +276,7 @@ impl Pipeline {
             return self.store.put(rec);
         }
         if matches!(rec.ack, Ack::Pending) {
-            let now = Utc::now();
+            let now = crate::support::clock::now();
             let store = self.store.as_ref();
             match crate::pipeline::ratecap::check(
                 store,
@@ -309,12 +309,12 @@ impl Pipeline {
                 record_failure(
                     &mut rec.ack_attempts,
                     &EffectError::Permanent(e),
-                    Utc::now(),
+                    crate::support::clock::now(),
                 );
                 return self.store.put(rec);
             }
         };
-        let now = Utc::now();
+        let now = crate::support::clock::now();
         if let Ack::Sending { message_id, since } = rec.ack.clone() {
             let wait = ChronoDuration::from_std(self.settings.ack.sent_copy_wait)
                 .unwrap_or_else(|_| ChronoDuration::minutes(10));
@@ -359,7 +359,7 @@ impl Pipeline {
         match result {
             Ok(()) => {
                 tracing::info!(tracking_id = %rec.tracking_id, "acknowledged");
-                let at = Utc::now();
+                let at = crate::support::clock::now();
                 crate::ops::metrics::global().acknowledged(rec.received_at, at, rec.respond_by);
                 rec.ack = Ack::Sent {
                     message_id: mail.message_id,
@@ -372,7 +372,7 @@ impl Pipeline {
                 tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "acknowledgement failed");
                 crate::ops::metrics::global().mailer_error(&e);
                 rec.ack = Ack::Pending;
-                record_failure(&mut rec.ack_attempts, &e, Utc::now());
+                record_failure(&mut rec.ack_attempts, &e, crate::support::clock::now());
             }
         }
         rec.state = rec.derived_state();

@@ -4,6 +4,7 @@
 //! written files ([`durable_file`]) and the shutdown and reload signals
 //! every long-running part listens to ([`shutdown`]).
 
+pub mod clock;
 pub mod durable_file;
 pub mod effect;
 pub mod secret;

@@ -61,8 +61,8 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
     // listing (one request per quiet pass).
     let follow = p.settings.lifecycle.enabled;
     let news = !follow || !p.tracker.lists_issue_states() || lifecycle::sync(p, now).await?;
-    if news {
-        discover(p, now).await?;
+    if news && discover(p, now).await? && follow {
+        lifecycle::settle(p, now)?;
     }
     let mut counts = Commands::default();
     for mut i in Intent::all(p.store.as_ref())? {
@@ -168,9 +168,10 @@ fn start(p: &Pipeline) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(first.map(|t| t - ChronoDuration::minutes(1)))
 }
 
-async fn discover(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
+/// Lists and judges the new comments; false when the listing failed.
+async fn discover(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let Some(since) = start(p)? else {
-        return Ok(());
+        return Ok(true);
     };
     let batch = match p
         .tracker
@@ -181,7 +182,7 @@ async fn discover(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
         Err(e) => {
             tracing::warn!(error = %e, "listing the tracker's comments failed; next pass");
             crate::ops::metrics::global().tracker_error(&e);
-            return Ok(());
+            return Ok(false);
         }
     };
     if batch.truncated {
@@ -195,7 +196,7 @@ async fn discover(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
     if newest > since {
         intent::set_since(p.store.as_ref(), newest)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The report filed as issue `number` (not as a comment on it).
@@ -374,7 +375,7 @@ async fn answer(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
         }
         Err(e) => {
             tracing::warn!(tracking_id = %record.tracking_id, comment_id = i.comment_id, error = %e, "answering the command on the issue failed");
-            record_failure(&mut i.answer_attempts, &e, Utc::now());
+            record_failure(&mut i.answer_attempts, &e, crate::support::clock::now());
         }
     }
     i.save(p.store.as_ref(), false)

@@ -100,7 +100,9 @@ impl Pipeline {
             // a person wrote this mail, so the global cap does not hold it.
             let caps = &self.settings.ack;
             let store = self.store.as_ref();
-            if let Verdict::Suppress(cap) = ratecap::check(store, &tid, &to, Utc::now(), caps)? {
+            if let Verdict::Suppress(cap) =
+                ratecap::check(store, &tid, &to, crate::support::clock::now(), caps)?
+            {
                 return self.refuse(
                     i,
                     &format!("The reporter's address is protected by the rate cap ({cap}), so nothing is sent."),
@@ -115,7 +117,11 @@ impl Pipeline {
             Ok(p) => p,
             Err(e) => {
                 // No signing key: nothing goes out unsigned to an encrypted reporter.
-                record_failure(&mut i.mail_attempts, &EffectError::Permanent(e), Utc::now());
+                record_failure(
+                    &mut i.mail_attempts,
+                    &EffectError::Permanent(e),
+                    crate::support::clock::now(),
+                );
                 return i.save(self.store.as_ref(), false);
             }
         };
@@ -137,11 +143,15 @@ impl Pipeline {
         let mail = match self.composer().reply_mail(&mail, protection.as_ref(), &ids) {
             Ok(m) => m,
             Err(e) => {
-                record_failure(&mut i.mail_attempts, &EffectError::Permanent(e), Utc::now());
+                record_failure(
+                    &mut i.mail_attempts,
+                    &EffectError::Permanent(e),
+                    crate::support::clock::now(),
+                );
                 return i.save(self.store.as_ref(), false);
             }
         };
-        let now = Utc::now();
+        let now = crate::support::clock::now();
         if let Mail::Sending { message_id, since } = i.mail.clone() {
             let wait = ChronoDuration::from_std(self.settings.ack.sent_copy_wait)
                 .unwrap_or_else(|_| ChronoDuration::minutes(10));
@@ -173,12 +183,18 @@ impl Pipeline {
         let result = self.mailer.send_copying(&mail, copy).await;
         failpoint::hit("effect.command.sent");
         match result {
-            Ok(()) => self.sent(i, mail.message_id, Utc::now(), to, encrypted_to),
+            Ok(()) => self.sent(
+                i,
+                mail.message_id,
+                crate::support::clock::now(),
+                to,
+                encrypted_to,
+            ),
             Err(e) => {
                 tracing::warn!(comment_id = i.comment_id, error = %e, "command mail failed");
                 crate::ops::metrics::global().mailer_error(&e);
                 i.mail = Mail::Pending;
-                record_failure(&mut i.mail_attempts, &e, Utc::now());
+                record_failure(&mut i.mail_attempts, &e, crate::support::clock::now());
                 i.save(self.store.as_ref(), false)
             }
         }

@@ -14,7 +14,7 @@
 
 mod sequence;
 
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Duration as ChronoDuration;
 
 use super::{record_failure, record_success, Pipeline};
 use crate::classify::is_claimed_follow_up;
@@ -47,7 +47,7 @@ impl Pipeline {
 
     /// Creates a comment unless one with this marker is already there.
     async fn comment_once(&self, marker_id: &str, issue: u64, body: String) -> Effect<Filing> {
-        let since = Utc::now() - ChronoDuration::days(30);
+        let since = crate::support::clock::now() - ChronoDuration::days(30);
         if let Some(f) = tracker_result(self.tracker.find(marker_id, Some(issue), since).await)? {
             return Ok(f);
         }
@@ -177,7 +177,7 @@ impl Pipeline {
             }
             Err(e) => {
                 tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "filing failed");
-                record_failure(&mut rec.file_attempts, &e, Utc::now());
+                record_failure(&mut rec.file_attempts, &e, crate::support::clock::now());
             }
         }
         rec.state = rec.derived_state();

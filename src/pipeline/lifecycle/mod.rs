@@ -2,10 +2,11 @@
 //! conversation pass (see [`crate::lifecycle`] for what is kept):
 //!
 //! 1. **issues**: one repository-wide listing of the issues updated since
-//!    the high-water mark (`lifecycle/since`): open or closed and GitHub's
-//!    close reason, labels that mean a decision. The comment listing of
-//!    the conversation is made only when an issue changed (a new comment
-//!    changes its issue), so a pass with no news is one request.
+//!    the high-water mark (`lifecycle/since`, see [`Mark`]): open or closed
+//!    and GitHub's close reason, labels that mean a decision. The comment
+//!    listing of the conversation is made only when an issue changed (a
+//!    new comment changes its issue), so a pass with no news is one
+//!    request.
 //! 2. **commands**: `/accept`, `/disclose-by`, … are applied when their
 //!    comment is judged ([`apply`]), before their intent is written, so a
 //!    crash re-applies the same change (each is idempotent).
@@ -29,17 +30,46 @@ use crate::tracker::issue_state::IssueState;
 
 pub use block_pass::{blocks, notified};
 
-/// The high-water mark of the issue listing: GitHub's `updated_at` of the
-/// newest issue seen, and the issues seen at exactly that time.
+/// The high-water mark of the issue listing (see [`Mark`]).
 const SINCE_KEY: &str = "lifecycle/since";
 
+/// How long after a new mark an update within the mark's second may still
+/// appear (GitHub's times have whole seconds), with a margin.
+const SAME_SECOND: i64 = 2;
+
+/// GitHub's `updated_at` of the newest issue seen. GitHub's times have
+/// whole seconds, so an issue may be updated again within the mark's own
+/// second after it was listed: issues at exactly the mark count as news
+/// until the comments were listed at least [`SAME_SECOND`] seconds (our
+/// clock) after the mark was set. A quiet pass is then one request.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct Mark {
     at: Option<DateTime<Utc>>,
-    /// Issues listed with `updated_at == at` (news only if another shows up
-    /// at that same second).
+    /// When (our clock) `at` became the mark.
     #[serde(default)]
-    at_mark: Vec<u64>,
+    set_at: Option<DateTime<Utc>>,
+    /// The comments were listed late enough after `set_at`.
+    #[serde(default)]
+    settled: bool,
+}
+
+fn save_mark(p: &Pipeline, mark: &Mark) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(mark).unwrap_or_default();
+    p.store.meta_put(SINCE_KEY, &bytes, false)
+}
+
+/// The comments were listed at `now`: issues at the mark stop being news
+/// once that was late enough.
+pub fn settle(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let mut mark = load_mark(p)?;
+    let late = mark
+        .set_at
+        .is_some_and(|t| now >= t + ChronoDuration::seconds(SAME_SECOND));
+    if mark.at.is_some() && late && !mark.settled {
+        mark.settled = true;
+        save_mark(p, &mark)?;
+    }
+    Ok(())
 }
 
 fn load_mark(p: &Pipeline) -> Result<Mark, StoreError> {
@@ -178,12 +208,14 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> 
             return Ok(true);
         }
     };
+    // Issues updated after the mark, and those at the mark while it is
+    // not settled (see [`Mark`]).
     let news: Vec<&IssueState> = batch
         .issues
         .iter()
         .filter(|i| {
             mark.at
-                .is_none_or(|t| i.updated_at > t || !mark.at_mark.contains(&i.number))
+                .is_none_or(|t| i.updated_at > t || (i.updated_at == t && !mark.settled))
         })
         .collect();
     if news.is_empty() {
@@ -208,19 +240,14 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> 
         }
     }
     let newest = news.iter().map(|i| i.updated_at).max().unwrap_or(since);
-    let newest = newest.max(mark.at.unwrap_or(newest));
-    let at_mark = batch
-        .issues
-        .iter()
-        .filter(|i| i.updated_at == newest)
-        .map(|i| i.number)
-        .collect();
-    mark = Mark {
-        at: Some(newest),
-        at_mark,
-    };
-    let bytes = serde_json::to_vec(&mark).unwrap_or_default();
-    p.store.meta_put(SINCE_KEY, &bytes, false)?;
+    if mark.at.is_none_or(|t| newest > t) {
+        mark = Mark {
+            at: Some(newest),
+            set_at: Some(now),
+            settled: false,
+        };
+        save_mark(p, &mark)?;
+    }
     if batch.truncated {
         tracing::info!("more issues changed than one pass reads: the rest next pass");
     }

@@ -135,16 +135,6 @@ impl GithubFake {
         })
     }
 
-    /// Whether issue `number` is open, and its labels.
-    pub fn issue_state(&self, repo: &str, number: u64) -> (bool, Vec<String>) {
-        self.with_repo(repo, |r| {
-            let i = r
-                .issue_mut(number)
-                .unwrap_or_else(|| panic!("GitHub fake: no issue #{number} in {repo}"));
-            (i.open, i.labels.clone())
-        })
-    }
-
     /// (author login, body) of every comment on issue `number`, oldest first.
     pub fn comments_with_authors(&self, repo: &str, number: u64) -> Vec<(String, String)> {
         self.with_repo(repo, |r| {
