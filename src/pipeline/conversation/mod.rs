@@ -62,7 +62,7 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
     let follow = p.settings.lifecycle.enabled;
     let news = !follow || !p.tracker.lists_issue_states() || lifecycle::sync(p, now).await?;
     if news && discover(p, now).await? && follow {
-        lifecycle::settle(p, now)?;
+        lifecycle::settle(p)?;
     }
     let mut counts = Commands::default();
     for mut i in Intent::all(p.store.as_ref())? {

@@ -45,7 +45,8 @@ const SAME_SECOND: i64 = 2;
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct Mark {
     at: Option<DateTime<Utc>>,
-    /// When (our clock) `at` became the mark.
+    /// When (real time, whatever the pipeline's clock says) `at` became
+    /// the mark.
     #[serde(default)]
     set_at: Option<DateTime<Utc>>,
     /// The comments were listed late enough after `set_at`.
@@ -60,7 +61,9 @@ fn save_mark(p: &Pipeline, mark: &Mark) -> Result<(), StoreError> {
 
 /// The comments were listed at `now`: issues at the mark stop being news
 /// once that was late enough.
-pub fn settle(p: &Pipeline, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn settle(p: &Pipeline) -> Result<(), StoreError> {
+    // Real time, not the pipeline's clock: this is about GitHub's seconds.
+    let now = Utc::now();
     let mut mark = load_mark(p)?;
     let late = mark
         .set_at
@@ -243,7 +246,7 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> 
     if mark.at.is_none_or(|t| newest > t) {
         mark = Mark {
             at: Some(newest),
-            set_at: Some(now),
+            set_at: Some(Utc::now()),
             settled: false,
         };
         save_mark(p, &mark)?;
