@@ -76,6 +76,22 @@ fn report(env: &Env, n: usize) -> (u64, String) {
     (issue.number, tracking_id(&issue.title))
 }
 
+/// The reporter writes again about report 1 (In-Reply-To its mail).
+fn follow_up(env: &Env, text: &str) {
+    let raw = String::from_utf8(mail::plain(
+        REPORTER,
+        "Re: Widget bug 1",
+        "<lifecycle-1-again@example.test>",
+        text,
+    ))
+    .unwrap()
+    .replace(
+        "MIME-Version",
+        "In-Reply-To: <lifecycle-1@example.test>\r\nMIME-Version",
+    );
+    env.deliver(raw.as_bytes());
+}
+
 #[test]
 fn accepted_moved_linked_labelled_and_fixed_report_is_shown_done_not_overdue() {
     let Some(env) = Env::start(config("")) else {
@@ -243,20 +259,7 @@ fn a_reporter_writing_after_the_close_reopens_the_issue_once() {
     let (n, _) = report(&env, 1);
     env.github.close_as(REPO, n, COORDINATOR, "completed");
     run_once(&env, "closed.log");
-    env.deliver(
-        &String::from_utf8(mail::plain(
-            REPORTER,
-            "Re: Widget bug 1",
-            "<lifecycle-1-again@example.test>",
-            "FOLLOW-UP-TEXT: it still happens in 4.2.1",
-        ))
-        .unwrap()
-        .replace(
-            "MIME-Version",
-            "In-Reply-To: <lifecycle-1@example.test>\r\nMIME-Version",
-        )
-        .into_bytes(),
-    );
+    follow_up(&env, "FOLLOW-UP-TEXT: it still happens in 4.2.1");
     run_once(&env, "follow-up.log");
     let state = |env: &Env| {
         env.github
@@ -288,20 +291,7 @@ fn labelling_instead_of_reopening_when_configured() {
     let (n, _) = report(&env, 1);
     env.github.close_as(REPO, n, COORDINATOR, "not_planned");
     run_once(&env, "closed.log");
-    env.deliver(
-        &String::from_utf8(mail::plain(
-            REPORTER,
-            "Re: Widget bug 1",
-            "<lifecycle-1-again@example.test>",
-            "FOLLOW-UP-TEXT: why not?",
-        ))
-        .unwrap()
-        .replace(
-            "MIME-Version",
-            "In-Reply-To: <lifecycle-1@example.test>\r\nMIME-Version",
-        )
-        .into_bytes(),
-    );
+    follow_up(&env, "FOLLOW-UP-TEXT: why not?");
     run_once(&env, "follow-up.log");
     run_once(&env, "again.log");
     let issue = env

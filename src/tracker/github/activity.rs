@@ -25,17 +25,11 @@ fn login(v: &Value, field: &str) -> Option<String> {
 impl GithubTracker {
     async fn list_all(&self, what: &str, path: &str) -> Effect<Vec<Value>> {
         let mut out = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let page_path = format!("{path}?per_page=100&page={page}");
-            let answer = self
-                .api
-                .call(what, Method::GET, &page_path, None, &[])
-                .await?;
-            out.extend(answer.json.as_array().into_iter().flatten().cloned());
-            if !answer.has_next() {
-                break;
-            }
-        }
+        self.pages(what, path, MAX_PAGES, |v| {
+            out.push(v.clone());
+            std::ops::ControlFlow::Continue(())
+        })
+        .await?;
         Ok(out)
     }
 

@@ -1,11 +1,13 @@
 //! `GET /repos/{owner}/{repo}/issues/comments?since=…&sort=updated&direction=asc`:
 //! every issue's comments in one listing (see [`crate::tracker::comments`]).
 
-use ::http::Method;
+use std::ops::ControlFlow;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use super::http::{query_escape, str_field, u64_field};
+use super::pages::Read;
 use super::GithubTracker;
 use crate::support::effect::Effect;
 use crate::tracker::comments::{CommentBatch, IssueComment};
@@ -40,18 +42,14 @@ impl GithubTracker {
         max_pages: u32,
     ) -> Effect<CommentBatch> {
         let since = since.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let path = format!(
+            "{}/issues/comments?sort=updated&direction=asc&since={}",
+            self.repo_path(),
+            query_escape(&since)
+        );
         let mut batch = CommentBatch::default();
-        for page in 1..=max_pages {
-            let path = format!(
-                "{}/issues/comments?sort=updated&direction=asc&since={}&per_page=100&page={page}",
-                self.repo_path(),
-                query_escape(&since)
-            );
-            let list = self
-                .api
-                .call("listing comments", Method::GET, &path, None, &[])
-                .await?;
-            for c in list.json.as_array().into_iter().flatten() {
+        let read = self
+            .pages("listing comments", &path, max_pages, |c| {
                 match comment(c) {
                     Some(c) => batch.comments.push(c),
                     None => tracing::warn!(
@@ -59,12 +57,10 @@ impl GithubTracker {
                         "a listed comment lacks its id, issue, author or time: skipped"
                     ),
                 }
-            }
-            if !list.has_next() {
-                return Ok(batch);
-            }
-        }
-        batch.truncated = true;
+                ControlFlow::Continue(())
+            })
+            .await?;
+        batch.truncated = read == Read::Truncated;
         Ok(batch)
     }
 

@@ -1,11 +1,14 @@
 //! `GET /repos/{owner}/{repo}/issues?state=all&since=…&sort=updated&direction=asc`
 //! and the issue edits of the lifecycle (see [`crate::tracker::issue_state`]).
 
+use std::ops::ControlFlow;
+
 use ::http::Method;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::http::{query_escape, str_field, u64_field};
+use super::pages::Read;
 use super::GithubTracker;
 use crate::support::effect::{Effect, EffectError};
 use crate::tracker::issue_state::{IssueBatch, IssueState};
@@ -37,34 +40,27 @@ fn issue_state(v: &Value) -> Option<IssueState> {
 impl GithubTracker {
     pub async fn issues_since(&self, since: DateTime<Utc>, max_pages: u32) -> Effect<IssueBatch> {
         let since = since.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let path = format!(
+            "{}/issues?state=all&sort=updated&direction=asc&since={}",
+            self.repo_path(),
+            query_escape(&since)
+        );
         let mut batch = IssueBatch::default();
-        for page in 1..=max_pages {
-            let path = format!(
-                "{}/issues?state=all&sort=updated&direction=asc&since={}&per_page=100&page={page}",
-                self.repo_path(),
-                query_escape(&since)
-            );
-            let list = self
-                .api
-                .call("listing issues", Method::GET, &path, None, &[])
-                .await?;
-            for v in list.json.as_array().into_iter().flatten() {
-                if v.get("pull_request").is_some() {
-                    continue;
+        let read = self
+            .pages("listing issues", &path, max_pages, |v| {
+                if v.get("pull_request").is_none() {
+                    match issue_state(v) {
+                        Some(i) => batch.issues.push(i),
+                        None => tracing::warn!(
+                            issue = u64_field(v, "number"),
+                            "a listed issue lacks its number, state or time: skipped"
+                        ),
+                    }
                 }
-                match issue_state(v) {
-                    Some(i) => batch.issues.push(i),
-                    None => tracing::warn!(
-                        issue = u64_field(v, "number"),
-                        "a listed issue lacks its number, state or time: skipped"
-                    ),
-                }
-            }
-            if !list.has_next() {
-                return Ok(batch);
-            }
-        }
-        batch.truncated = true;
+                ControlFlow::Continue(())
+            })
+            .await?;
+        batch.truncated = read == Read::Truncated;
         Ok(batch)
     }
 

@@ -37,30 +37,26 @@ impl GithubTracker {
             return Ok(Some(f));
         }
         let since = since.to_rfc3339_opts(SecondsFormat::Secs, true);
-        for page in 1..=MAX_PAGES {
-            let path = format!(
-                "{}/issues?state=all&since={}&per_page=100&page={page}",
-                self.repo_path(),
-                query_escape(&since)
-            );
-            let list = self
-                .api
-                .call("listing issues", Method::GET, &path, None, &[])
-                .await?;
-            for i in list.json.as_array().into_iter().flatten() {
-                if i.get("pull_request").is_some() {
-                    continue;
-                }
-                if i.get("body")
+        let path = format!(
+            "{}/issues?state=all&since={}",
+            self.repo_path(),
+            query_escape(&since)
+        );
+        let mut found = None;
+        self.pages("listing issues", &path, MAX_PAGES, |i| {
+            let ours = i.get("pull_request").is_none()
+                && i.get("body")
                     .and_then(Value::as_str)
-                    .is_some_and(|b| has_marker(b, tracking_id))
-                {
-                    return Ok(Some(issue_filing(i, "listing issues")?));
-                }
+                    .is_some_and(|b| has_marker(b, tracking_id));
+            if ours {
+                found = Some(i.clone());
+                return std::ops::ControlFlow::Break(());
             }
-            if !list.has_next() {
-                break;
-            }
+            std::ops::ControlFlow::Continue(())
+        })
+        .await?;
+        if let Some(i) = found {
+            return Ok(Some(issue_filing(&i, "listing issues")?));
         }
         Ok(None)
     }

@@ -17,6 +17,7 @@ mod http;
 mod issue_state;
 mod issues;
 mod labels;
+mod pages;
 pub mod rate;
 
 use std::collections::HashSet;
