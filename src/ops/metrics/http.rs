@@ -87,7 +87,7 @@ async fn answer(mut stream: TcpStream) -> std::io::Result<()> {
             .await
         }
         (Some("GET"), Some("/healthz")) => {
-            let (code, text) = match global().health(STALL_LIMIT) {
+            let (code, text) = match global().health(crate::ops::failpoint::stall_limit(STALL_LIMIT)) {
                 Health::Ok => match global().tracker_standing() {
                     Some(s) if !s.is_private() => (503, format!("{}\n", s.describe())),
                     _ => (200, "ok\n".to_string()),
