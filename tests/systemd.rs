@@ -32,6 +32,10 @@ use secintake_testkit::sysroot::{self, BootedRoot};
 use steps::*;
 
 #[test]
+#[cfg_attr(
+    not(feature = "failpoints"),
+    ignore = "needs the failpoints feature (the watchdog step): scripts/test.sh, or cargo test --features failpoints"
+)]
 fn package_to_running_service_under_systemd() {
     let t0 = Instant::now();
     if !require("dovecot", have_dovecot()) || !require("postfix", have_postfix()) {

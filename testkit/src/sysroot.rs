@@ -116,7 +116,8 @@ pub fn rootfs_tarball() -> Result<PathBuf> {
         return Ok(tarball);
     }
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let partial = dir.join(format!("{TARBALL}.{}.partial", std::process::id()));
+    // mmdebstrap picks the format by the name's extension: keep it.
+    let partial = dir.join(format!("partial-{}-{TARBALL}", std::process::id()));
     let out = Command::new("mmdebstrap")
         .args(["--variant=minbase", "--quiet"])
         .arg(format!("--include={PACKAGES}"))
@@ -126,7 +127,7 @@ pub fn rootfs_tarball() -> Result<PathBuf> {
         .stdin(Stdio::null())
         .output()
         .context("running mmdebstrap")?;
-    if !out.status.success() {
+    if !out.status.success() || !partial.is_file() {
         let _ = fs::remove_file(&partial);
         bail!(
             "mmdebstrap failed ({}):\n{}",

@@ -128,10 +128,11 @@ pub fn assert_example_problems_are_site_values(root: &BootedRoot, said: &str) {
     println!("check --offline on the example:\n{said}");
     let example =
         std::fs::read_to_string(root.path("/etc/secintake/secintake.example.toml")).unwrap();
+    let lines: Vec<&str> = example.lines().collect();
     let problems: Vec<&str> = said.lines().filter(|l| l.starts_with("  - ")).collect();
     assert!(!problems.is_empty(), "the example's secrets are missing");
     for p in problems {
-        let named = example.lines().enumerate().find(|(_, l)| {
+        let named = lines.iter().enumerate().find(|(_, l)| {
             let Some((key, value)) = l.split_once(" = ") else {
                 return false;
             };
@@ -145,9 +146,8 @@ pub fn assert_example_problems_are_site_values(root: &BootedRoot, said: &str) {
                     .any(|v| p.contains(v))
         });
         let (i, line) = named.unwrap_or_else(|| panic!("problem not about a named path: {p}"));
-        let marked = example
-            .lines()
-            .take(i)
+        let marked = lines[..i]
+            .iter()
             .rev()
             .take_while(|l| l.starts_with('#'))
             .any(|l| l.contains("SITE"));
@@ -338,7 +338,7 @@ pub fn journal_holds_service_lines(svc: &Service) {
 
 pub fn remove_and_purge(svc: &Service) {
     println!("{}", svc.ok("dpkg -r secintake 2>&1"));
-    svc.ok("test ! -e /usr/bin/secintake && test ! -e /lib/systemd/system/secintake.service");
+    svc.ok("test ! -e /usr/bin/secintake && test ! -e /usr/lib/systemd/system/secintake.service");
     svc.ok("test -f /etc/secintake/secintake.example.toml && test -d /var/lib/private/secintake");
     println!("{}", svc.ok("dpkg --purge secintake 2>&1"));
     svc.ok("test ! -e /etc/secintake/secintake.example.toml && test ! -e /etc/secintake/templates/ack.txt.j2");
