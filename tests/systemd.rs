@@ -55,6 +55,11 @@ fn package_to_running_service_under_systemd() {
     let deb = step("cargo deb --no-build --profile dev", || {
         build_package(work.path())
     });
+    let depends = run_host("dpkg-deb", &["-f", deb.to_str().unwrap(), "Depends"]);
+    println!("Depends: {depends}");
+    for dep in ["libssl3", "ca-certificates", "procps"] {
+        assert!(depends.contains(dep), "{depends}");
+    }
     let listing = run_host("dpkg-deb", &["-c", deb.to_str().unwrap()]);
     println!("dpkg -c {}:\n{listing}", deb.display());
     for path in [
