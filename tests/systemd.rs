@@ -87,7 +87,10 @@ fn package_to_running_service_under_systemd() {
     std::fs::copy(&deb, root.path("/root/secintake.deb")).expect("copy deb");
     let svc = Service { root: &root };
     step("dpkg -i", || svc.ok("dpkg -i /root/secintake.deb"));
-    assert_eq!(svc.out("systemctl is-enabled secintake || true"), "disabled");
+    assert_eq!(
+        svc.out("systemctl is-enabled secintake || true"),
+        "disabled"
+    );
     assert_eq!(svc.out("systemctl is-active secintake || true"), "inactive");
     let conffiles = svc.ok("dpkg-query -W -f='${Conffiles}' secintake");
     assert!(conffiles.contains("/etc/secintake/templates/ack.txt.j2"));
@@ -97,7 +100,8 @@ fn package_to_running_service_under_systemd() {
     step("secintake init --dir /etc/secintake", || {
         svc.ok("secintake init --dir /etc/secintake")
     });
-    let example = svc.sh("secintake --config /etc/secintake/secintake.example.toml check --offline");
+    let example =
+        svc.sh("secintake --config /etc/secintake/secintake.example.toml check --offline");
     assert_example_problems_are_site_values(&root, &example.1);
 
     // 5. The site values and the credentials, then check passes.
@@ -109,7 +113,9 @@ fn package_to_running_service_under_systemd() {
     // 6. Start: active (running) only after READY, which follows the first
     // pass, so the report waiting in the INBOX is filed by then.
     env.deliver(&report(1));
-    step("systemctl start secintake", || start_until_ready(&svc, &env));
+    step("systemctl start secintake", || {
+        start_until_ready(&svc, &env)
+    });
     println!("{}", svc.status());
     let issues = env.wait_issues(1, WAIT);
     assert_eq!(issues.len(), 1);
@@ -136,7 +142,7 @@ fn package_to_running_service_under_systemd() {
         assert!(show.contains("Result=success"), "{show}");
         assert!(show.contains("ExecMainStatus=0"), "{show}");
     });
-    journal_holds_service_lines(&svc);
+    journal_holds_service_lines(&svc, &tracking_id(&issues[0].title));
 
     // 10. Remove keeps configuration and state; purge keeps state.
     step("dpkg -r, dpkg --purge", || remove_and_purge(&svc));

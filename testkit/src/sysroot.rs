@@ -170,7 +170,10 @@ impl BootedRoot {
             .output()
             .context("running tar")?;
         if !out.status.success() {
-            bail!("unpacking the root: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "unpacking the root: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         fs::write(dir.join(MARKER), "secintake test root\n")?;
         // Nothing but what the test starts: no gettys, no timers.
@@ -219,9 +222,8 @@ impl BootedRoot {
             if let Some(status) = self.unshare.try_wait()? {
                 bail!("the root did not boot ({status}):\n{}", self.boot_log());
             }
-            let children =
-                fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
-                    .unwrap_or_default();
+            let children = fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+                .unwrap_or_default();
             if let Some(pid) = children.split_whitespace().next() {
                 let pid: u32 = pid.parse()?;
                 let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
@@ -258,7 +260,10 @@ impl BootedRoot {
             .args(["--mount", "--pid", "--root", "--wd", "--"])
             .args(args)
             .env_clear()
-            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .env("LANG", "C.UTF-8")
             .stdin(Stdio::null())
             .output()

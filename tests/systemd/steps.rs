@@ -49,7 +49,15 @@ pub fn build_package(dir: &Path) -> PathBuf {
     let deb = dir.join("secintake_test_amd64.deb");
     let out = Command::new(cargo())
         .current_dir(repo_root())
-        .args(["deb", "--no-build", "--profile", "dev", "--fast", "-p", "secintake"])
+        .args([
+            "deb",
+            "--no-build",
+            "--profile",
+            "dev",
+            "--fast",
+            "-p",
+            "secintake",
+        ])
         .args(["--deb-version", "0.1.0+systemdtest", "-o"])
         .arg(&deb)
         .output()
@@ -119,7 +127,12 @@ pub fn report(n: u32) -> Vec<u8> {
 
 /// `[JUPSEC-2026-0001] …` → `JUPSEC-2026-0001`.
 pub fn tracking_id(title: &str) -> String {
-    title.trim_start_matches('[').split(']').next().unwrap_or("").into()
+    title
+        .trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap_or("")
+        .into()
 }
 
 /// `check --offline` on the shipped example, after `init` made
@@ -139,11 +152,7 @@ pub fn assert_example_problems_are_site_values(root: &BootedRoot, said: &str) {
             let key = key.trim();
             !l.starts_with('#')
                 && p.contains(key)
-                && value
-                    .split('"')
-                    .skip(1)
-                    .step_by(2)
-                    .any(|v| p.contains(v))
+                && value.split('"').skip(1).step_by(2).any(|v| p.contains(v))
         });
         let (i, line) = named.unwrap_or_else(|| panic!("problem not about a named path: {p}"));
         let marked = lines[..i]
@@ -203,7 +212,12 @@ pub fn fill_in_site_values(root: &BootedRoot, env: &Env) {
     let dir = root.path(DROP_INS);
     std::fs::create_dir_all(&dir).unwrap();
     let mut conf = String::from("[Service]\nLoadCredential=\n");
-    for id in ["imap-password", "smtp-password", "github-token", "team.key.asc"] {
+    for id in [
+        "imap-password",
+        "smtp-password",
+        "github-token",
+        "team.key.asc",
+    ] {
         conf.push_str(&format!(
             "LoadCredential={id}:/etc/secintake/credentials/{id}\n"
         ));
@@ -237,8 +251,16 @@ pub fn start_until_ready(svc: &Service, env: &Env) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(seen.first().map(String::as_str), Some("activating/start"), "{seen:?}");
-    assert_eq!(env.github.issues(REPO).len(), 1, "READY before the first pass");
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("activating/start"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        env.github.issues(REPO).len(),
+        1,
+        "READY before the first pass"
+    );
     let status_text = svc.show("StatusText");
     println!("  StatusText (sd_notify STATUS=): {status_text}");
     assert!(!status_text.is_empty(), "no STATUS= from the daemon");
@@ -248,7 +270,8 @@ pub fn start_until_ready(svc: &Service, env: &Env) {
 /// nobody else may read them.
 pub fn state_dir_belongs_to_dynamic_user(svc: &Service) {
     let uid = svc.show("UID");
-    let listing = svc.ok("ls -ld /var/lib/secintake && find /var/lib/private/secintake -printf '%U %m %p\\n'");
+    let listing = svc
+        .ok("ls -ld /var/lib/secintake && find /var/lib/private/secintake -printf '%U %m %p\\n'");
     println!("dynamic user UID={uid}\n{listing}");
     let uid: u32 = uid.parse().expect("a UID while running");
     assert!((61184..=65519).contains(&uid), "not a dynamic UID: {uid}");
@@ -266,7 +289,10 @@ pub fn state_dir_belongs_to_dynamic_user(svc: &Service) {
 pub fn reload_changes_template(svc: &Service, env: &Env) {
     let ack = svc.root.path("/etc/secintake/templates/ack.txt.j2");
     let mut text = std::fs::read_to_string(&ack).unwrap();
-    assert!(!env.acks().iter().any(|a| text_of(a).contains(RELOAD_MARKER)));
+    assert!(!env
+        .acks()
+        .iter()
+        .any(|a| text_of(a).contains(RELOAD_MARKER)));
     text.push_str(&format!("\n{RELOAD_MARKER}\n"));
     std::fs::write(&ack, text).unwrap();
     let pid = svc.show("MainPID");
@@ -276,8 +302,14 @@ pub fn reload_changes_template(svc: &Service, env: &Env) {
     assert_eq!(svc.show("MainPID"), pid, "reload restarted the process");
     env.deliver(&report(2));
     let acks = env.wait_mailbox(REPORTER, REPORTER_PW, "INBOX", 2, WAIT);
-    let marked = acks.iter().filter(|a| text_of(a).contains(RELOAD_MARKER)).count();
-    assert_eq!(marked, 1, "the second acknowledgement uses the new template");
+    let marked = acks
+        .iter()
+        .filter(|a| text_of(a).contains(RELOAD_MARKER))
+        .count();
+    assert_eq!(
+        marked, 1,
+        "the second acknowledgement uses the new template"
+    );
     println!("{}", svc.status());
 }
 
@@ -313,12 +345,25 @@ pub fn watchdog_restarts_hung_pass(svc: &Service, env: &Env) {
         hung_at.elapsed().as_secs_f64(),
         tail_matching(
             &svc.out("journalctl -u secintake --no-pager -o short-monotonic"),
-            &["Watchdog", "watchdog", "Scheduled restart", "progress", "SIGABRT", "Main process exited"]
+            &[
+                "Watchdog",
+                "watchdog",
+                "Scheduled restart",
+                "progress",
+                "SIGABRT",
+                "Main process exited"
+            ]
         )
     );
     assert!(journal.contains("no progress: withholding watchdog keep-alives"));
-    assert_eq!(env.github.issues(REPO).len(), 2, "report 3 filed while hung");
-    svc.ok(&format!("rm {dropin} && systemctl daemon-reload && systemctl restart secintake"));
+    assert_eq!(
+        env.github.issues(REPO).len(),
+        2,
+        "report 3 filed while hung"
+    );
+    svc.ok(&format!(
+        "rm {dropin} && systemctl daemon-reload && systemctl restart secintake"
+    ));
     let issues = env.wait_issues(3, WAIT);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(env.github.issues(REPO).len(), 3, "{issues:?}");
@@ -326,13 +371,29 @@ pub fn watchdog_restarts_hung_pass(svc: &Service, env: &Env) {
     println!("{}", svc.status());
 }
 
-pub fn journal_holds_service_lines(svc: &Service) {
+/// The journal holds the service's own lines, with their structured
+/// fields (the tracking ID is the journal field F_TRACKING_ID), and no
+/// secret.
+pub fn journal_holds_service_lines(svc: &Service, tracking_id: &str) {
     let journal = svc.journal();
-    let ours = tail_matching(&journal, &["filed", "acknowledg", "reloaded", "stopping"]);
-    println!("journalctl -u secintake (the service's own lines, excerpt):\n{ours}");
-    assert!(journal.contains("filed"), "{journal}");
+    let shown =
+        svc.out("journalctl -u secintake -o short-iso --no-pager _COMM=secintake | tail -n 12");
+    println!("journalctl -u secintake (the service's own lines, last 12):\n{shown}");
+    let by_id = svc.out(&format!(
+        "journalctl -u secintake F_TRACKING_ID={tracking_id} -o cat --no-pager"
+    ));
+    println!("journalctl -u secintake F_TRACKING_ID={tracking_id}:\n{by_id}");
+    assert!(by_id.contains("filed"), "{by_id}\n{journal}");
+    assert!(by_id.contains("acknowledged"), "{by_id}");
     for secret in [PLAINTEXT, SUBJECT, SECURITY_PW, TOKEN] {
         assert!(!journal.contains(secret), "the journal holds a secret");
+    }
+    let all_fields = svc.out("journalctl -u secintake -o verbose --no-pager");
+    for secret in [PLAINTEXT, SUBJECT, SECURITY_PW, TOKEN] {
+        assert!(
+            !all_fields.contains(secret),
+            "a journal field holds a secret"
+        );
     }
 }
 
@@ -345,8 +406,13 @@ pub fn remove_and_purge(svc: &Service) {
     // What the package never owned stays: the state, and the operator's
     // configuration and secrets.
     svc.ok("test -f /var/lib/private/secintake/status.json");
-    svc.ok("test -f /etc/secintake/secintake.toml && test -f /etc/secintake/credentials/team.key.asc");
-    println!("{}", svc.ok("ls -la /etc/secintake /var/lib/private/secintake"));
+    svc.ok(
+        "test -f /etc/secintake/secintake.toml && test -f /etc/secintake/credentials/team.key.asc",
+    );
+    println!(
+        "{}",
+        svc.ok("ls -la /etc/secintake /var/lib/private/secintake")
+    );
 }
 
 fn text_of(raw: &[u8]) -> String {
