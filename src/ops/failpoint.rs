@@ -304,4 +304,18 @@ mod tests {
         }
         assert_eq!(parse("").unwrap(), vec![]);
     }
+
+    #[test]
+    fn file_hang_is_keyed_and_the_stall_limit_is_bounded() {
+        assert!(parse("file.hang@SEC-2026-0003:1").is_ok());
+        // `*` arms only unkeyed points: a chaos run never hangs a pass.
+        assert!(!POINTS.contains(&"file.hang"));
+        assert_eq!(
+            parse_stall_limit("2"),
+            Ok(std::time::Duration::from_secs(2))
+        );
+        for bad in ["0", "3601", "2s", "", "-1"] {
+            assert!(parse_stall_limit(bad).is_err(), "{bad}");
+        }
+    }
 }
