@@ -109,6 +109,9 @@ fn package_to_running_service_under_systemd() {
     let (ok, check) = svc.sh("secintake --config /etc/secintake/secintake.toml check --offline");
     println!("check --offline:\n{check}");
     assert!(ok, "check --offline failed:\n{check}");
+    step("check as the service (systemd-run, DynamicUser)", || {
+        check_as_the_service(&svc)
+    });
 
     // 6. Start: active (running) only after READY, which follows the first
     // pass, so the report waiting in the INBOX is filed by then.

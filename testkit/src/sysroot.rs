@@ -27,12 +27,13 @@ use anyhow::{bail, Context, Result};
 /// between runs). `SECINTAKE_ROOTFS_CACHE` overrides the directory.
 pub const DEFAULT_CACHE_DIR: &str = "/var/cache/secintake-test-rootfs";
 
-/// The packages of the root beyond `minbase`: systemd, and what the
+/// The packages of the root beyond `minbase`: systemd and dbus (as on a
+/// standard server: `systemd-run --wait` needs the bus), and what the
 /// secintake package depends on (`dpkg -i` fails if one is missing).
-pub const PACKAGES: &str = "systemd,libssl3,ca-certificates,procps";
+pub const PACKAGES: &str = "systemd,dbus,libssl3,ca-certificates,procps";
 
 /// Named after what it holds, so a change of [`PACKAGES`] makes a new one.
-const TARBALL: &str = "bookworm-minbase-systemd-libssl3-ca-certificates-procps.tar.zst";
+const TARBALL: &str = "bookworm-minbase-systemd-dbus-libssl3-ca-certificates-procps.tar.zst";
 
 /// A file only the test root has; the boot script refuses to start
 /// systemd on a `/` without it.

@@ -226,6 +226,28 @@ pub fn fill_in_site_values(root: &BootedRoot, env: &Env) {
     Service { root }.ok("chmod 600 /etc/secintake/credentials/* && systemctl daemon-reload");
 }
 
+/// `secintake check` (with the servers) as the service will run: a
+/// dynamic user, the credentials through `LoadCredential=`; the command
+/// docs/install.md gives, less the passphrase this key does not have.
+pub fn check_as_the_service(svc: &Service) {
+    let mut cmd = String::from("systemd-run --pipe --wait --collect -p DynamicUser=yes");
+    for id in [
+        "imap-password",
+        "smtp-password",
+        "github-token",
+        "team.key.asc",
+    ] {
+        cmd.push_str(&format!(
+            " -p LoadCredential={id}:/etc/secintake/credentials/{id}"
+        ));
+    }
+    cmd.push_str(" /usr/bin/secintake --config /etc/secintake/secintake.toml check 2>&1");
+    let (ok, out) = svc.sh(&cmd);
+    println!("{cmd}\n{out}");
+    assert!(ok, "check as the service failed:\n{out}");
+    assert!(out.contains("mail source reachable"), "{out}");
+}
+
 /// `systemctl start --no-block`, watching the unit's states: it must be
 /// `activating (start)` until READY=1 and only then `active (running)`.
 /// READY follows the first pass, so the waiting report is filed by then.
