@@ -27,7 +27,7 @@ mod steps;
 use std::time::Instant;
 
 use common::*;
-use secintake_testkit::require::{have_dovecot, have_postfix, require};
+use secintake_testkit::require::{have_dovecot, have_postfix, is_ci, require};
 use secintake_testkit::sysroot::{self, BootedRoot};
 use steps::*;
 
@@ -42,9 +42,14 @@ fn package_to_running_service_under_systemd() {
         return;
     }
     if let Err(why) = sysroot::can_boot() {
-        if !require(&format!("a bootable systemd root ({why})"), false) {
-            return;
+        if is_ci() {
+            panic!("CI=true and this machine cannot boot a systemd root: {why}");
         }
+        eprintln!(
+            "\n*** SKIP: this machine cannot boot a systemd root ({why}); \
+             the package/systemd test did NOT run ***\n"
+        );
+        return;
     }
     if !require("cargo-deb (cargo install cargo-deb)", have_cargo_deb()) {
         return;
