@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # SECINTAKE_DEPS overrides the list (the demo needs only the build packages).
-read -r -a PKGS <<< "${SECINTAKE_DEPS:-libssl-dev pkg-config clang dovecot-imapd dovecot-lmtpd postfix}"
+# mmdebstrap and zstd: the Debian 12 root tests/systemd.rs boots under systemd.
+read -r -a PKGS <<< "${SECINTAKE_DEPS:-libssl-dev pkg-config clang dovecot-imapd dovecot-lmtpd postfix mmdebstrap zstd}"
 
 SUDO=()
 if [ "$(id -u)" != 0 ]; then
@@ -109,5 +110,33 @@ if [ "$want_aiosmtpd" = 1 ]; then
         fi
         rm -f "$log"
         echo "install-deps: installed aiosmtpd 1.4.6 into $AIOSMTPD_VENV"
+    fi
+fi
+
+# The package test (tests/systemd.rs) builds the Debian package with
+# cargo-deb (crates.io, pinned), installed into ~/.cargo/bin only when
+# missing (≈2 min). SECINTAKE_CARGO_DEB=0 skips it; partial installs
+# (SECINTAKE_DEPS set) skip it unless SECINTAKE_CARGO_DEB=1.
+CARGO_DEB_VERSION=3.8.0
+want_cargo_deb=${SECINTAKE_CARGO_DEB:-}
+if [ -z "$want_cargo_deb" ]; then
+    if [ -n "${SECINTAKE_DEPS:-}" ]; then want_cargo_deb=0; else want_cargo_deb=1; fi
+fi
+if [ "$want_cargo_deb" = 1 ]; then
+    if cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
+        echo "install-deps: cargo-deb $CARGO_DEB_VERSION present"
+    elif ! command -v cargo >/dev/null 2>&1; then
+        echo "install-deps: cargo not found; the package test needs cargo-deb" >&2
+        [ "${CI:-}" = true ] && exit 1
+    else
+        log=$(mktemp)
+        if ! cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            echo "install-deps: cargo install cargo-deb failed" >&2
+            exit 1
+        fi
+        rm -f "$log"
+        echo "install-deps: installed cargo-deb $CARGO_DEB_VERSION"
     fi
 fi

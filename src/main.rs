@@ -211,7 +211,10 @@ async fn check_cmd(path: &std::path::Path, offline: bool) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let report = check::run(&settings, !offline).await;
+    let mut report = check::run(&settings, !offline).await;
+    report
+        .warnings
+        .extend(check::unreadable_by_service(path, &settings));
     for ok in &report.ok {
         println!("ok: {ok}");
     }

@@ -145,3 +145,31 @@ fn check_offline(relative: &str) -> (i32, String) {
     let path = common::repo_root().join(relative);
     run_cli(&["check", "--offline", "--config", path.to_str().unwrap()])
 }
+
+/// The service reads its configuration as a dynamic user: `check` (run by
+/// root, who reads anything) warns when the file is not readable by
+/// others, which would stop the service at start with "Permission denied".
+#[test]
+fn check_warns_when_the_service_could_not_read_the_configuration() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("demo.toml");
+    let demo = std::fs::read_to_string(common::repo_root().join("config/demo.toml")).unwrap();
+    let keys = common::repo_root().join("keys");
+    let demo = demo.replace("\"../keys/", &format!("\"{}/", keys.display()));
+    std::fs::write(&config, demo).unwrap();
+    let path = config.to_str().unwrap();
+    let run = || run_cli(&["check", "--offline", "--config", path]);
+    let warning = "the service's dynamic user cannot read it";
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, out) = run();
+    assert!(!out.contains(warning), "{out}");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (code_640, out) = run();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("warning: ") && l.contains(path) && l.contains(warning)),
+        "{out}"
+    );
+    assert_eq!(code, code_640, "a warning, not a problem");
+}

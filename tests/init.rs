@@ -84,3 +84,26 @@ fn init_then_the_site_values_and_secrets_make_check_pass() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert_eq!(std::fs::read(&config).expect("config"), before);
 }
+
+/// The service runs as a dynamic user: what it reads must be readable by
+/// others whatever the operator's umask (0640 made the service fail to
+/// start under systemd, found by tests/systemd.rs).
+#[test]
+fn init_under_umask_077_leaves_what_the_service_reads_readable() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let etc = tmp.path().join("etc/secintake");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"umask 077 && exec "$0" init --dir "$1""#)
+        .arg(env!("CARGO_BIN_EXE_secintake"))
+        .arg(&etc)
+        .output()
+        .expect("sh");
+    assert!(out.status.success(), "{}", text(&out));
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&etc), 0o755);
+    assert_eq!(mode(&etc.join("secintake.toml")), 0o644);
+    assert_eq!(mode(&etc.join("templates")), 0o755);
+    assert_eq!(mode(&etc.join("templates/ack.txt.j2")), 0o644);
+    assert_eq!(mode(&etc.join("credentials")), 0o700);
+}

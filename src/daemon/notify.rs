@@ -67,13 +67,14 @@ pub fn spawn_keepalive() {
     if let Some(p) = watchdog {
         tracing::debug!(period_ms = p.as_millis() as u64, "systemd watchdog on");
     }
+    let stall_limit = crate::ops::failpoint::stall_limit(STALL_LIMIT);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut warned = false;
         loop {
             tick.tick().await;
-            match metrics::global().health(STALL_LIMIT) {
+            match metrics::global().health(stall_limit) {
                 Health::Stalled(quiet) => {
                     if !warned {
                         tracing::error!(

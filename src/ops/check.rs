@@ -203,6 +203,38 @@ fn check_templates(settings: &Settings, keyring: Option<&Keyring>, report: &mut 
     }
 }
 
+/// Files the service reads as its dynamic user (`DynamicUser=` in the
+/// unit), which no group can name: the configuration, the templates and
+/// CA files must be readable by others, or the service stops at start
+/// with "Permission denied" although `check` run by root passed. Secrets
+/// are exempt: systemd hands them over (`LoadCredential=`).
+pub fn unreadable_by_service(config: &std::path::Path, settings: &Settings) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut paths = vec![config.to_path_buf(), settings.ack.templates.clone()];
+    if let crate::config::SourceSettings::Imap(i) = &settings.source {
+        paths.extend(i.ca_file.clone());
+    }
+    if let crate::config::MailerSettings::Smtp(m) = &settings.mailer {
+        paths.extend(m.ca_file.clone());
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        let Ok(meta) = std::fs::metadata(&p) else {
+            continue;
+        };
+        // Files need o+r, directories o+rx.
+        let need = if meta.is_dir() { 0o005 } else { 0o004 };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & need != need {
+            out.push(format!(
+                "{} is mode {mode:04o}: the service's dynamic user cannot read it (make it readable by others: it holds no secret)",
+                p.display()
+            ));
+        }
+    }
+    out
+}
+
 pub async fn run(settings: &Settings, connectivity: bool) -> Report {
     let mut report = Report::default();
     let keyring = match Keyring::load(&settings.openpgp) {

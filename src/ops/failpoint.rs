@@ -10,9 +10,17 @@
 //! `@key` limits a keyed point to one key (a tracking ID:
 //! `open.panic@JUPSEC-2026-0003:1`). Unknown names and malformed items are
 //! errors. `open.panic` panics (as a bug in a parser would), `open.hang`
-//! blocks its thread for an hour (as a parser in an endless loop would);
-//! every other point aborts the process (like SIGKILL: no destructors, no
-//! flushing).
+//! blocks its thread for an hour (as a parser in an endless loop would),
+//! `file.hang` blocks the pass for an hour just before it files a record
+//! (as a connection that never answers and never times out would; the
+//! watchdog test uses it); every other point aborts the process (like
+//! SIGKILL: no destructors, no flushing).
+//!
+//! `SECINTAKE_STALL_LIMIT=SECONDS` (1..3600) shortens how long a pass may
+//! go without progress before `/healthz` says stalled and the systemd
+//! watchdog keep-alives stop (5 minutes otherwise), so a test of the
+//! watchdog need not wait 5 minutes. Like `SECINTAKE_FAILPOINT` it is
+//! refused by builds without the feature.
 //!
 //! Points sit inside store writes (between a sled write and its flush, inside
 //! the intake transaction), between side effects and the state writes
@@ -40,13 +48,26 @@ pub const POINTS: &[&str] = &[
 ];
 
 /// Points reached with a key (the tracking ID of the message being opened).
-pub const KEYED_POINTS: &[&str] = &["open.panic", "open.abort", "open.hang"];
+/// (`*` arms none of them.)
+pub const KEYED_POINTS: &[&str] = &["open.panic", "open.abort", "open.hang", "file.hang"];
 
 /// The environment variable that arms failpoints.
 pub const ENV: &str = "SECINTAKE_FAILPOINT";
 
+/// The environment variable that shortens the stall limit (failpoint
+/// builds only).
+pub const STALL_ENV: &str = "SECINTAKE_STALL_LIMIT";
+
+/// Parses a `SECINTAKE_STALL_LIMIT` value: whole seconds, 1..3600.
+pub fn parse_stall_limit(text: &str) -> Result<std::time::Duration, String> {
+    match text.trim().parse::<u64>() {
+        Ok(s) if (1..=3600).contains(&s) => Ok(std::time::Duration::from_secs(s)),
+        _ => Err(format!("{STALL_ENV} must be whole seconds from 1 to 3600")),
+    }
+}
+
 #[cfg(feature = "failpoints")]
-pub use armed::{check_env, hit, hit_keyed};
+pub use armed::{check_env, hit, hit_keyed, stall_limit};
 
 /// Without the `failpoints` feature: nothing to arm.
 #[cfg(not(feature = "failpoints"))]
@@ -58,11 +79,19 @@ pub fn hit(_name: &str) {}
 #[inline(always)]
 pub fn hit_keyed(_name: &str, _key: &str) {}
 
-/// Without the `failpoints` feature, `SECINTAKE_FAILPOINT` is refused.
-/// So is `SECINTAKE_CLOCK` ([`crate::support::clock`]).
+/// Without the `failpoints` feature: the stall limit is the production one.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn stall_limit(default: std::time::Duration) -> std::time::Duration {
+    default
+}
+
+/// Without the `failpoints` feature, `SECINTAKE_FAILPOINT`,
+/// `SECINTAKE_STALL_LIMIT` and `SECINTAKE_CLOCK`
+/// ([`crate::support::clock`]) are refused.
 #[cfg(not(feature = "failpoints"))]
 pub fn check_env() -> Result<(), String> {
-    for name in [ENV, "SECINTAKE_CLOCK"] {
+    for name in [ENV, STALL_ENV, "SECINTAKE_CLOCK"] {
         if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
             return Err(format!(
                 "{name} is set, but this build has no failpoints (build with --features failpoints)"
@@ -121,21 +150,33 @@ mod armed {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
 
-    use super::{parse, Armed, ENV};
+    use super::{parse, parse_stall_limit, Armed, ENV, STALL_ENV};
 
     static ARMED: OnceLock<Vec<Armed>> = OnceLock::new();
     static RNG: AtomicU64 = AtomicU64::new(0);
 
-    /// Parses `SECINTAKE_FAILPOINT`; `run` calls this before anything else.
+    /// Parses `SECINTAKE_FAILPOINT` and `SECINTAKE_STALL_LIMIT`; `run`
+    /// calls this before anything else.
     pub fn check_env() -> Result<(), String> {
         if let Ok(t) = std::env::var("SECINTAKE_CLOCK") {
             chrono::DateTime::parse_from_rfc3339(t.trim())
                 .map_err(|e| format!("SECINTAKE_CLOCK is not an RFC 3339 time: {e}"))?;
         }
+        if let Ok(text) = std::env::var(STALL_ENV) {
+            parse_stall_limit(&text)?;
+        }
         match std::env::var(ENV) {
             Ok(spec) => parse(&spec).map(|_| ()),
             Err(_) => Ok(()),
         }
+    }
+
+    /// The stall limit: `SECINTAKE_STALL_LIMIT` when set, else `default`.
+    pub fn stall_limit(default: std::time::Duration) -> std::time::Duration {
+        std::env::var(STALL_ENV)
+            .ok()
+            .and_then(|t| parse_stall_limit(&t).ok())
+            .unwrap_or(default)
     }
 
     fn armed() -> &'static [Armed] {
@@ -200,7 +241,7 @@ mod armed {
     }
 
     fn fire(name: &str) {
-        if name == "open.hang" {
+        if name == "open.hang" || name == "file.hang" {
             std::thread::sleep(std::time::Duration::from_secs(3600));
             return;
         }
@@ -265,5 +306,19 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert_eq!(parse("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn file_hang_is_keyed_and_the_stall_limit_is_bounded() {
+        assert!(parse("file.hang@SEC-2026-0003:1").is_ok());
+        // `*` arms only unkeyed points: a chaos run never hangs a pass.
+        assert!(!POINTS.contains(&"file.hang"));
+        assert_eq!(
+            parse_stall_limit("2"),
+            Ok(std::time::Duration::from_secs(2))
+        );
+        for bad in ["0", "3601", "2s", "", "-1"] {
+            assert!(parse_stall_limit(bad).is_err(), "{bad}");
+        }
     }
 }

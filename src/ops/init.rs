@@ -78,6 +78,10 @@ fn write_new(path: &Path, text: &str, mode: u32) -> Result<(), InitError> {
         .mode(mode)
         .open(path)
         .map_err(io(path))?;
+    // The mode exactly, whatever the umask (an operator's `umask 077`
+    // would otherwise hide the file from the service's dynamic user).
+    f.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io(path))?;
     f.write_all(text.as_bytes()).map_err(io(path))?;
     f.sync_all().map_err(io(path))
 }
@@ -89,12 +93,21 @@ pub fn run(dir: &Path) -> Result<Made, InitError> {
     if config.exists() {
         return Err(InitError::Exists(config));
     }
+    let made_dir = !dir.exists();
     fs::create_dir_all(dir).map_err(io(dir))?;
     let dir = dir.canonicalize().map_err(io(dir))?;
     let config = dir.join("secintake.toml");
     let templates = dir.join("templates");
     let credentials = dir.join("credentials");
+    let made_templates = !templates.exists();
     fs::create_dir_all(&templates).map_err(io(&templates))?;
+    // Directories we made are 0755 whatever the umask: the service's
+    // dynamic user reads the configuration and templates through them.
+    for (made, path) in [(made_dir, &dir), (made_templates, &templates)] {
+        if made {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(io(path))?;
+        }
+    }
     for (name, text) in TEMPLATES {
         let path = templates.join(name);
         if !path.exists() {
@@ -110,7 +123,11 @@ pub fn run(dir: &Path) -> Result<Made, InitError> {
         "templates = \"templates\"",
         &format!("templates = \"{}\"", templates.display()),
     );
-    write_new(&config, &text, 0o640)?;
+    // World-readable: the service runs as a dynamic user that no group
+    // of ours can name, and the file holds no secrets (those are in
+    // credentials/, 0700). 0640 root:root made the service fail to start
+    // with "Permission denied" (found by tests/systemd.rs).
+    write_new(&config, &text, 0o644)?;
     Ok(Made {
         config,
         credentials,
@@ -171,7 +188,7 @@ mod tests {
         let made = run(&dir).expect("init");
         let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode(&made.credentials), 0o700);
-        assert_eq!(mode(&made.config), 0o640);
+        assert_eq!(mode(&made.config), 0o644);
         assert!(matches!(run(&dir), Err(InitError::Exists(_))));
         let text = fs::read_to_string(&made.config).expect("config");
         assert!(text.contains(&format!("templates = \"{}\"", made.templates.display())));

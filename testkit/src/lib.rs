@@ -12,3 +12,4 @@ pub mod postfix;
 pub mod prism;
 pub mod require;
 pub mod smtp_sink;
+pub mod sysroot;

@@ -87,15 +87,16 @@ async fn answer(mut stream: TcpStream) -> std::io::Result<()> {
             .await
         }
         (Some("GET"), Some("/healthz")) => {
-            let (code, text) = match global().health(STALL_LIMIT) {
-                Health::Ok => match global().tracker_standing() {
-                    Some(s) if !s.is_private() => (503, format!("{}\n", s.describe())),
-                    _ => (200, "ok\n".to_string()),
-                },
-                Health::Starting => (503, "starting\n".to_string()),
-                Health::Stopping => (503, "stopping\n".to_string()),
-                Health::Stalled(d) => (503, format!("stalled for {}s\n", d.as_secs())),
-            };
+            let (code, text) =
+                match global().health(crate::ops::failpoint::stall_limit(STALL_LIMIT)) {
+                    Health::Ok => match global().tracker_standing() {
+                        Some(s) if !s.is_private() => (503, format!("{}\n", s.describe())),
+                        _ => (200, "ok\n".to_string()),
+                    },
+                    Health::Starting => (503, "starting\n".to_string()),
+                    Health::Stopping => (503, "stopping\n".to_string()),
+                    Health::Stalled(d) => (503, format!("stalled for {}s\n", d.as_secs())),
+                };
             respond(&mut stream, code, "text/plain; charset=utf-8", &text).await
         }
         (Some("GET"), _) => respond(&mut stream, 404, "text/plain", "not found\n").await,

@@ -149,6 +149,7 @@ impl Pipeline {
             rec.file_attempts.started = true;
             self.store.put_synced(rec)?;
         }
+        failpoint::hit_keyed("file.hang", &rec.tracking_id);
         let result: Effect<()> = match rec.kind.clone() {
             Some(Kind::FollowUp { of }) => self
                 .file_follow_up(rec, opened, &of)
