@@ -1,7 +1,8 @@
 //! Contract test: the daemon's whole GitHub conversation — the repository's
 //! visibility check, search, listing, labels (list, create, add), contents
 //! upload, issue, comments, continuation parts, the repository-wide comment
-//! listing and the answer to a coordinator's command — goes through Stoplight
+//! listing and the answer to a coordinator's command, the lifecycle's issue
+//! listing and status block — goes through Stoplight
 //! Prism, which validates every request and every response against
 //! GitHub's official OpenAPI description (@octokit/openapi, nullable
 //! schemas made checkable first), with `--errors`: a violation turns into
@@ -217,6 +218,27 @@ fn daemon_conversation_matches_githubs_openapi_description() {
             && r.path_only() == format!("/repos/{REPO}/issues/comments")
             && r.path.contains("since=")),
         "the repository-wide comment listing"
+    );
+    // The lifecycle: the repository-wide issue listing, and the status
+    // block read and written on each report's issue.
+    assert!(
+        requests.iter().any(|r| r.method == "GET"
+            && r.path_only() == format!("/repos/{REPO}/issues")
+            && r.path.contains("state=all&sort=updated&direction=asc&since=")),
+        "the repository-wide issue listing"
+    );
+    let issue_path = format!("/repos/{REPO}/issues/{}", issues[0].number);
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "GET" && r.path_only() == issue_path),
+        "reading an issue's body"
+    );
+    assert!(
+        requests.iter().any(|r| r.method == "PATCH"
+            && r.path_only() == issue_path
+            && String::from_utf8_lossy(&r.body).contains("secintake:status:begin")),
+        "writing the status block"
     );
     assert!(requests
         .iter()
