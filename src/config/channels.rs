@@ -21,7 +21,7 @@ impl Team {
     /// Whether `address` is a team member's.
     pub fn contains(&self, address: &str) -> bool {
         let a = address.trim().to_ascii_lowercase();
-        if self.addresses.iter().any(|t| *t == a) {
+        if self.addresses.contains(&a) {
             return true;
         }
         a.rsplit_once('@')
