@@ -519,3 +519,56 @@ fn team_mail_comments_forwards_and_is_recorded() {
         .count();
     assert_eq!(answered, 2, "{records:#?}");
 }
+
+/// With `acknowledge_team_forwards = true` a forwarded report is
+/// acknowledged, to the forwarded message's sender (never the team
+/// member); the embedded parts (Maildir, directory tracker, outbox).
+#[test]
+fn forwarded_reports_are_acknowledged_to_their_sender_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    common::offline::maildir(dir.path());
+    let config = common::offline::write_config(
+        dir.path(),
+        &common::offline::Offline {
+            addresses: &["security@example.test"],
+            ..Default::default()
+        },
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "[instance]\n",
+        "[instance]\nteam_addresses = [\"@team.example\"]\nacknowledge_team_forwards = true\n",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let forward = direct(
+        "Carol",
+        "carol@team.example",
+        "<carol-fwd-2@team.example>",
+        "Fwd: Open redirect",
+        "",
+        "-------- Forwarded Message --------\r\nSubject: Open redirect\r\nDate: Mon, 23 Nov 2026 08:00:00 +0000\r\nFrom: Frank <frank@reporter.example>\r\nTo: carol@team.example\r\n\r\nFORWARDED: the login page redirects anywhere.",
+    );
+    std::fs::write(dir.path().join("inbox/new/001.eml"), forward).unwrap();
+    let (code, out) = run_cli(&["--config", config.to_str().unwrap(), "run", "--once"]);
+    assert_eq!(code, 0, "{out}");
+    let sent: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let to = header(&sent[0], "To").unwrap_or("").to_ascii_lowercase();
+    assert!(to.contains("frank@reporter.example"), "{to}");
+    let issues: Vec<String> = std::fs::read_dir(dir.path().join("issues"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(issues.len(), 1);
+    assert!(
+        issues[0].contains("frank@reporter.example"),
+        "{}",
+        issues[0]
+    );
+    assert!(issues[0].contains("Forwarded by the team"), "{}", issues[0]);
+}

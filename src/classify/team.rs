@@ -24,7 +24,7 @@ use crate::normalize::Opened;
 
 /// The reason recorded for team mail that is neither a comment nor a
 /// forward.
-pub const UNTHREADED: &str = "team mail without a report's references or a forwarded report";
+pub const UNTHREADED: &str = "no report's references and no forwarded report";
 
 /// The sender of the report a message forwards: the `From:` of its first
 /// attached message, else of the first inline forward block in its text.
