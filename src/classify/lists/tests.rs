@@ -1,5 +1,5 @@
 //! Our lists' copies, with the headers Google Groups and Mailman 3 write
-//! (the full sets are in `tests/channels.rs`).
+//! (the full sets are in `tests/common/channels.rs`).
 
 use super::*;
 use crate::config::{Channels, Limits};
