@@ -40,7 +40,7 @@
 //! | intake | [`intake`] | `Source`: IMAP (IDLE, poll) or Maildir; raw bytes + position |
 //! | state | [`store`], [`record`] | the durable records and their state machine |
 //! | open | [`normalize`], [`openpgp`] | decrypt and normalise (pure, repeatable) |
-//! | classify | [`classify`] | new, follow-up, duplicate, related, automatic |
+//! | classify | [`classify`] | new, follow-up, duplicate, related, automatic; our lists, the team |
 //! | file | [`tracker`], [`compose`], [`render`] | issue and comment texts; GitHub or a directory |
 //! | acknowledge | [`mailer`] | the reporter's mail; SMTP or an outbox directory |
 //! | follow | [`lifecycle`] | decision, close, dates, links mirrored from the issue; status block; yearly figures |

@@ -199,6 +199,7 @@ impl Pipeline {
             store: self.store.as_ref(),
             prefix: &s.tracking_prefix,
             own_addresses: &s.addresses,
+            channels: &s.channels,
             dedupe: &self.settings.dedupe,
             key: &key,
             ids: &ids,
@@ -208,10 +209,21 @@ impl Pipeline {
         let kind = decision.kind;
         rec.facts.encrypted = opened.is_encrypted();
         rec.facts.reply_address = reporter;
+        if let Some(sender) = decision.forwarded_from {
+            // A report a team member forwarded: its reporter is the
+            // forwarded message's sender.
+            rec.facts.forwarded_by = opened.headers.from.clone();
+            rec.facts.reply_address = Some(sender);
+        }
         rec.facts.in_reply_to = opened.headers.in_reply_to.clone();
         rec.facts.text_sha256 = decision.text_sha256;
         rec.facts.fingerprint = decision.fingerprint;
         rec.ack = self.initial_ack(&kind, rec.facts.reply_address.as_deref());
+        if rec.facts.forwarded_by.is_some() && !s.channels.acknowledge_team_forwards {
+            rec.ack = Ack::Suppressed {
+                reason: "forwarded by the team (instance.acknowledge_team_forwards is off)".into(),
+            };
+        }
         tracing::info!(tracking_id = %rec.tracking_id, kind = kind.name(), encrypted = rec.facts.encrypted, "classified");
         let failure = match &opened.encryption {
             crate::normalize::Encryption::Failed { reason, .. } if opened.malformed.is_none() => {
@@ -234,6 +246,9 @@ impl Pipeline {
             },
             Kind::Duplicate { of } => Ack::Suppressed {
                 reason: format!("duplicate of {of}"),
+            },
+            Kind::TeamComment { .. } | Kind::Team { .. } => Ack::Suppressed {
+                reason: "team mail".into(),
             },
             _ => match reply_address {
                 None => Ack::Suppressed {

@@ -58,6 +58,13 @@ pub enum Kind {
         /// Why, safe to show in the tracker: "similar text (0.83)", "same CVE ID".
         reason: String,
     },
+    /// A team member's mail with a report's references (`[instance]
+    /// team_addresses`, [`crate::classify::team`]): a comment marked "from
+    /// the team" on that report's issue, never acknowledged; it counts as a
+    /// coordinator's response.
+    TeamComment { of: String },
+    /// Other team mail: recorded and shown, nothing filed or sent.
+    Team { reason: String },
 }
 
 impl Kind {
@@ -72,6 +79,8 @@ impl Kind {
             Kind::Automatic { .. } => "automatic",
             Kind::Resubmitted { .. } => "resubmitted",
             Kind::Related { .. } => "related",
+            Kind::TeamComment { .. } => "team_comment",
+            Kind::Team { .. } => "team",
         }
     }
 
@@ -195,6 +204,10 @@ pub struct Facts {
     /// that section. It is filed as a stub.
     #[serde(default)]
     pub oversized: Option<u64>,
+    /// A report a team member forwarded: their address (the reply address
+    /// is the forwarded message's sender, [`crate::classify::team`]).
+    #[serde(default)]
+    pub forwarded_by: Option<String>,
 }
 
 /// The response window's bookkeeping (see [`crate::pipeline::reminders`]): each
@@ -290,7 +303,9 @@ impl Record {
         (self.filing.is_some() && !related_pending)
             || matches!(
                 self.kind,
-                Some(Kind::Automatic { .. }) | Some(Kind::Duplicate { .. })
+                Some(Kind::Automatic { .. })
+                    | Some(Kind::Duplicate { .. })
+                    | Some(Kind::Team { .. })
             )
     }
 

@@ -173,3 +173,32 @@ fn check_warns_when_the_service_could_not_read_the_configuration() {
     );
     assert_eq!(code, code_640, "a warning, not a problem");
 }
+
+/// `check` names a bad `[instance] list_ids` or `team_addresses` entry by
+/// its key (a domain without its `@`, a List-Id with its phrase), never
+/// quoting it, and exits 2.
+#[test]
+fn bad_channel_entries_are_named() {
+    let demo = std::fs::read_to_string(common::repo_root().join("config/demo.toml")).unwrap();
+    let bad = demo.replacen(
+        "[instance]\n",
+        "[instance]\nlist_ids = [\"Security <security.example.org>\"]\nteam_addresses = [\"@example.org\", \"teamdomain-SECRET.example\"]\n",
+        1,
+    );
+    // Elsewhere the demo's relative key path breaks too: more problems,
+    // all listed.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("secintake.toml");
+    std::fs::write(&config, bad).unwrap();
+    let (code, out) = run_cli(&["check", "--offline", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("instance.list_ids: each entry must be a List-Id like security.ipython.org"),
+        "{out}"
+    );
+    assert!(
+        out.contains("instance.team_addresses: each entry must be an address (carol@example.org) or a whole domain (@example.org)"),
+        "{out}"
+    );
+    assert!(!out.contains("SECRET"), "value echoed:\n{out}");
+}

@@ -224,7 +224,8 @@ fn daemon_conversation_matches_githubs_openapi_description() {
     assert!(
         requests.iter().any(|r| r.method == "GET"
             && r.path_only() == format!("/repos/{REPO}/issues")
-            && r.path.contains("state=all&sort=updated&direction=asc&since=")),
+            && r.path
+                .contains("state=all&sort=updated&direction=asc&since=")),
         "the repository-wide issue listing"
     );
     let issue_path = format!("/repos/{REPO}/issues/{}", issues[0].number);

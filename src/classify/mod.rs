@@ -24,13 +24,19 @@
 //!   a new Message-ID.
 //! * **Related** — near-identical text or a shared identifier
 //!   ([`crate::classify::similarity`]): a new issue, linked both ways.
+//!
+//! Two channels come first: a copy from one of our own mailing lists is
+//! made a report like any other when it is opened ([`lists`]), and mail
+//! from the team is never a new report of its own ([`team`]).
 
+pub mod lists;
 pub mod reporter_address;
 pub mod similarity;
+pub mod team;
 
 use std::ops::ControlFlow;
 
-use crate::config::DedupeSettings;
+use crate::config::{Channels, DedupeSettings};
 use crate::mailer::message_id::{MessageIds, Ours};
 use crate::normalize::Opened;
 use crate::record::{tracking_ids_in, Kind, Record};
@@ -52,6 +58,16 @@ use similarity::Fingerprint;
 ///   stops the acknowledgement, see `pipeline`);
 /// * vendor auto-reply markers (`X-Autoreply`, `X-Autorespond`).
 pub fn automatic_reason(opened: &Opened, own_addresses: &[String]) -> Option<String> {
+    reason(opened, Some(own_addresses))
+}
+
+/// [`automatic_reason`] without the "our own address" rule: for mail from
+/// the team, whose own-address case [`classify`] decides.
+fn machine_reason(opened: &Opened) -> Option<String> {
+    reason(opened, None)
+}
+
+fn reason(opened: &Opened, own_addresses: Option<&[String]>) -> Option<String> {
     let h = &opened.headers;
     if let Some(v) = &h.auto_submitted {
         let keyword = v.split(['(', ';']).next().unwrap_or("").trim();
@@ -72,8 +88,8 @@ pub fn automatic_reason(opened: &Opened, own_addresses: &[String]) -> Option<Str
         if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
             return Some("sent by a mailer daemon".into());
         }
-        if own_addresses.iter().any(|o| o.eq_ignore_ascii_case(a)) {
-            return Some("sent from one of our own addresses".into());
+        if own_addresses.is_some_and(|own| own.iter().any(|o| o.eq_ignore_ascii_case(a))) {
+            return Some(FROM_OWN.into());
         }
     }
     if h.list {
@@ -94,6 +110,10 @@ pub fn automatic_reason(opened: &Opened, own_addresses: &[String]) -> Option<Str
 /// The reason of a [`Kind::Automatic`] copy of our own message.
 pub const OWN_COPY: &str = "a copy of our own message";
 
+/// The reason of [`Kind::Automatic`] mail from one of our own addresses
+/// that is neither our own message nor a team comment (a loop).
+pub const FROM_OWN: &str = "sent from one of our own addresses";
+
 /// How the reason of a [`Kind::Related`] claimed follow-up starts.
 pub const CLAIMS_FOLLOW_UP: &str = "claims to follow up";
 
@@ -107,6 +127,8 @@ pub struct Context<'a> {
     pub store: &'a dyn Store,
     pub prefix: &'a str,
     pub own_addresses: &'a [String],
+    /// Our lists and the team (`[instance]`).
+    pub channels: &'a Channels,
     pub dedupe: &'a DedupeSettings,
     /// The store's similarity key.
     pub key: &'a [u8],
@@ -124,6 +146,9 @@ pub struct Decision {
     /// SHA-256 of the normalised text (None when there is no text).
     pub text_sha256: Option<String>,
     pub fingerprint: Option<Fingerprint>,
+    /// A report a team member forwarded: the forwarded message's sender,
+    /// to be its reporter ([`team::forwarded_sender`]).
+    pub forwarded_from: Option<String>,
 }
 
 /// The record whose issue a message about `id` belongs in: follows
@@ -137,11 +162,12 @@ fn root_of(store: &dyn Store, id: String) -> Result<Option<String>, StoreError> 
                 kind:
                     Some(Kind::FollowUp { of })
                     | Some(Kind::Duplicate { of })
-                    | Some(Kind::Resubmitted { of }),
+                    | Some(Kind::Resubmitted { of })
+                    | Some(Kind::TeamComment { of }),
                 ..
             }) => id = of,
             Some(Record {
-                kind: Some(Kind::Automatic { .. }),
+                kind: Some(Kind::Automatic { .. }) | Some(Kind::Team { .. }),
                 ..
             })
             | None => return Ok(None),
@@ -158,15 +184,17 @@ pub fn text_hash(text: &str) -> Option<String> {
     (!n.is_empty()).then(|| crate::normalize::sha256_hex(n.as_bytes()))
 }
 
-/// Our own message (a sent copy of an acknowledgement coming back): from
-/// one of our addresses, with a Message-ID whose keyed part verifies.
+/// Our own message (a sent copy of an acknowledgement or a reply coming
+/// back): from one of our addresses, with a Message-ID of our form. Keyed
+/// or not: from our own address, mail that looks like ours is never taken
+/// for a team member's (a loop is worse than a lost comment).
 fn our_own_message(opened: &Opened, ctx: &Context<'_>) -> bool {
     let ours = opened
         .headers
         .message_id
         .as_deref()
         .and_then(|m| ctx.ids.read(m, ctx.prefix))
-        .is_some_and(|o| matches!(o, Ours::Keyed(_)));
+        .is_some();
     let from_us = opened
         .headers
         .from
@@ -204,6 +232,7 @@ fn weak_link(
     named: String,
     record: &Record,
     ctx: &Context<'_>,
+    team: bool,
 ) -> Result<Option<Thread>, StoreError> {
     if named == record.tracking_id {
         return Ok(None);
@@ -211,7 +240,7 @@ fn weak_link(
     let Some(root) = root_of(ctx.store, named.clone())? else {
         return Ok(None);
     };
-    Ok(Some(if same_reporter(&root, ctx)? {
+    Ok(Some(if team || same_reporter(&root, ctx)? {
         Thread::To(root)
     } else {
         Thread::Claims { root, named }
@@ -219,13 +248,14 @@ fn weak_link(
 }
 
 /// A record that is, or will be, threaded to: by our keyed Message-ID, a
-/// stored Message-ID, or — for the same reporter only — a tracking ID in
-/// the (protected) subject or in an unproven reference to our mail. A
-/// proven link wins over a claim.
+/// stored Message-ID, or — for the same reporter (or the `team`) only — a
+/// tracking ID in the (protected) subject or in an unproven reference to
+/// our mail. A proven link wins over a claim.
 fn thread_target(
     opened: &Opened,
     record: &Record,
     ctx: &Context<'_>,
+    team: bool,
 ) -> Result<Option<Thread>, StoreError> {
     let mut claim = None;
     let mut note = |link: Option<Thread>| -> Option<String> {
@@ -242,7 +272,7 @@ fn thread_target(
         let target = match ctx.ids.read(referenced, ctx.prefix) {
             Some(Ours::Keyed(t)) => Some(t),
             Some(weak) => {
-                let link = weak_link(weak.tracking_id().to_string(), record, ctx)?;
+                let link = weak_link(weak.tracking_id().to_string(), record, ctx, team)?;
                 if let Some(root) = note(link) {
                     return Ok(Some(Thread::To(root)));
                 }
@@ -258,7 +288,7 @@ fn thread_target(
     }
     if let Some(subject) = &opened.subject {
         for t in tracking_ids_in(subject, ctx.prefix) {
-            let link = weak_link(t, record, ctx)?;
+            let link = weak_link(t, record, ctx, team)?;
             if let Some(root) = note(link) {
                 return Ok(Some(Thread::To(root)));
             }
@@ -357,6 +387,57 @@ fn describe(shared: &[String], text: f64) -> String {
     parts.join(", ")
 }
 
+/// The hash and fingerprint of the message's text.
+struct TextFacts<'a> {
+    sha256: Option<&'a str>,
+    fingerprint: Option<&'a Fingerprint>,
+}
+
+/// Mail from the team ([`team`]): a comment with a report's references; a
+/// forwarded report (New, with its sender); else recorded. From one of our
+/// own addresses only the comment: anything else is a loop.
+fn team_mail(
+    opened: &Opened,
+    record: &Record,
+    ctx: &Context<'_>,
+    from_own: bool,
+    text: TextFacts<'_>,
+) -> Result<(Kind, Option<String>), StoreError> {
+    if let Some(Thread::To(root)) = thread_target(opened, record, ctx, true)? {
+        return Ok((Kind::TeamComment { of: root }, None));
+    }
+    if from_own {
+        return Ok((
+            Kind::Automatic {
+                reason: FROM_OWN.into(),
+            },
+            None,
+        ));
+    }
+    let forwarded = team::forwarded_sender(opened).filter(|s| {
+        !ctx.channels.team.contains(s)
+            && !ctx.own_addresses.iter().any(|o| o.eq_ignore_ascii_case(s))
+    });
+    Ok(match forwarded {
+        Some(sender) => {
+            // The same report may have come in directly too: linked, or a
+            // resubmission when it is the very same text from the sender.
+            let kind = match text.fingerprint {
+                Some(fp) => resemblance(record, Some(sender.clone()), text.sha256, fp, ctx)?,
+                None => None,
+            }
+            .unwrap_or(Kind::New);
+            (kind, Some(sender))
+        }
+        None => (
+            Kind::Team {
+                reason: team::UNTHREADED.into(),
+            },
+            None,
+        ),
+    })
+}
+
 /// Classifies an opened message. Order matters: our own copies and
 /// automatic mail first (never answered), then the same message again,
 /// then threading, then content (unreadable, resubmitted, related, new).
@@ -382,13 +463,23 @@ pub fn classify(
         kind,
         text_sha256: text_sha256.clone(),
         fingerprint: fingerprint.clone(),
+        forwarded_from: None,
     };
     if our_own_message(opened, ctx) {
         return Ok(decide(Kind::Automatic {
             reason: OWN_COPY.into(),
         }));
     }
-    if let Some(reason) = automatic_reason(opened, ctx.own_addresses) {
+    let from = opened.headers.from.as_deref();
+    let from_own =
+        from.is_some_and(|f| ctx.own_addresses.iter().any(|o| o.eq_ignore_ascii_case(f)));
+    let from_team = from.is_some_and(|f| ctx.channels.team.contains(f));
+    let automatic = if from_team || from_own {
+        machine_reason(opened)
+    } else {
+        automatic_reason(opened, ctx.own_addresses)
+    };
+    if let Some(reason) = automatic {
         return Ok(decide(Kind::Automatic { reason }));
     }
     if let Some(mid) = &opened.headers.message_id {
@@ -413,7 +504,19 @@ pub fn classify(
             return Ok(decide(Kind::Duplicate { of: first }));
         }
     }
-    match thread_target(opened, record, ctx)? {
+    if from_team || from_own {
+        let text = TextFacts {
+            sha256: text_sha256.as_deref(),
+            fingerprint: fingerprint.as_ref(),
+        };
+        return team_mail(opened, record, ctx, from_own, text).map(|(kind, forwarded_from)| {
+            Decision {
+                forwarded_from,
+                ..decide(kind)
+            }
+        });
+    }
+    match thread_target(opened, record, ctx, false)? {
         Some(Thread::To(root)) => return Ok(decide(Kind::FollowUp { of: root })),
         Some(Thread::Claims { root, named }) => {
             return Ok(decide(Kind::Related {

@@ -101,6 +101,16 @@ impl Composer<'_> {
             .take(20)
             .map(|n| code_span_max(n, 300))
             .collect();
+        let reporter = match &record.facts.forwarded_by {
+            Some(by) => {
+                notes.push(format!(
+                    "Forwarded by the team ({}); the reporter is the forwarded message's sender.",
+                    code_span_max(by, 200)
+                ));
+                record.facts.reply_address.as_deref()
+            }
+            None => opened.headers.from.as_deref(),
+        };
         if let Some(n) = uploads::note(&plan, self.upload_limits()) {
             notes.push(n);
         }
@@ -114,7 +124,8 @@ impl Composer<'_> {
             received: when(record.received_at),
             respond_by: when(record.respond_by),
             disclose_by: when(record.disclose_by),
-            reporter: table_cell(opened.headers.from.as_deref().unwrap_or("(unknown)")),
+            reporter: table_cell(reporter.unwrap_or("(unknown)")),
+            from_team: matches!(record.kind, Some(Kind::TeamComment { .. })),
             encryption: describe_encryption(&opened.encryption),
             signature: describe_signature(&opened.signature),
             unreadable_reason,
@@ -192,7 +203,7 @@ impl Composer<'_> {
         .to_lowercase();
         self.label_rules()
             .into_iter()
-            .filter(|r| r.keywords.iter().any(|k| contains_word(&haystack, k)))
+            .filter(|r| r.matches(&haystack))
             .map(|r| r.label)
             .collect()
     }
@@ -240,7 +251,9 @@ impl Composer<'_> {
         self.comment_with(record, opened, issue, &[])
     }
 
-    /// A follow-up comment; the issue gets the `follow-up` label.
+    /// A follow-up comment; the issue gets the `follow-up` label. A team
+    /// member's comment ([`Kind::TeamComment`]) is marked "from the team"
+    /// and adds no label.
     pub fn comment_with(
         &self,
         record: &Record,
@@ -249,12 +262,19 @@ impl Composer<'_> {
         stored: &[Option<StoredFile>],
     ) -> Result<CommentDraft, TemplateError> {
         let view = self.view(record, opened, stored);
+        // A reporter's follow-up asks for attention; the team's own words
+        // do not.
+        let labels = if view.from_team {
+            Vec::new()
+        } else {
+            vec!["follow-up".to_string()]
+        };
         let (body, continuation) = self.bodies("comment.md.j2", view, opened)?;
         Ok(CommentDraft {
             tracking_id: record.tracking_id.clone(),
             issue,
             body,
-            labels: vec!["follow-up".to_string()],
+            labels,
             continuation,
         })
     }
@@ -293,28 +313,4 @@ fn attachment_line(a: &AttachmentView) -> String {
             format!(" — {}", a.link)
         }
     )
-}
-
-/// Whether `word` occurs in `text` not inside a longer word (both lower case).
-fn contains_word(text: &str, word: &str) -> bool {
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(word).any(|(i, _)| {
-        let before = text.get(..i).and_then(|s| s.chars().next_back());
-        let after = text.get(i + word.len()..).and_then(|s| s.chars().next());
-        !before.is_some_and(is_word) && !after.is_some_and(is_word)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn keywords_match_whole_words() {
-        assert!(super::contains_word("a jupyterhub bug", "jupyterhub"));
-        assert!(super::contains_word("(jupyter_server)", "jupyter_server"));
-        assert!(!super::contains_word("myjupyterhubx", "jupyterhub"));
-        assert!(!super::contains_word(
-            "jupyter_server_proxy",
-            "jupyter_server"
-        ));
-    }
 }

@@ -50,6 +50,8 @@ pub(crate) struct ReportView {
     pub(crate) respond_by: String,
     pub(crate) disclose_by: String,
     pub(crate) reporter: String,
+    /// A team member's comment ([`crate::record::Kind::TeamComment`]).
+    pub(crate) from_team: bool,
     pub(crate) encryption: String,
     pub(crate) signature: String,
     pub(crate) unreadable_reason: Option<String>,

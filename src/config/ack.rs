@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::instance::looks_like_address;
 use super::reader::{Problems, Section};
+use super::shared::looks_like_address;
 
 #[derive(Debug, Clone)]
 pub struct AckSettings {

@@ -1,9 +1,11 @@
-//! `[instance]`: who we are (tracking prefix, our addresses) and where the
-//! state lives.
+//! `[instance]`: who we are (tracking prefix, our addresses, our own
+//! mailing lists and team, [`super::Channels`]) and where the state lives.
 
 use std::path::PathBuf;
 
+use super::channels::Channels;
 use super::reader::{Problems, Section};
+use super::shared::looks_like_address;
 
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -12,6 +14,8 @@ pub struct Instance {
     /// Our own addresses: never acknowledged, used for loop protection.
     pub addresses: Vec<String>,
     pub state_dir: PathBuf,
+    /// `list_ids`, `team_addresses`, `acknowledge_team_forwards`.
+    pub channels: Channels,
 }
 
 impl Instance {
@@ -53,24 +57,13 @@ impl Instance {
             None => {}
         }
         let state_dir = s.string("state_dir", p).map(PathBuf::from);
+        let channels = Channels::read(&mut s, p);
         s.finish(p);
         Some(Instance {
             tracking_prefix: prefix?,
             addresses: addresses?.iter().map(|a| a.to_ascii_lowercase()).collect(),
             state_dir: state_dir?,
+            channels,
         })
-    }
-}
-
-pub(super) fn looks_like_address(a: &str) -> bool {
-    match a.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !a
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-        }
-        None => false,
     }
 }

@@ -8,10 +8,12 @@
 //! templates) resolve against the working directory.
 
 mod ack;
+mod channels;
 mod conversation;
 mod dedupe;
 pub mod duration;
 mod instance;
+mod labels;
 mod lifecycle;
 mod limits;
 mod mailer;
@@ -27,9 +29,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use ack::{from_address, AckSettings};
+pub use channels::{Channels, Team};
 pub use conversation::ConversationSettings;
 pub use dedupe::DedupeSettings;
 pub use instance::Instance;
+pub use labels::LabelRule;
 pub use lifecycle::{AfterClose, LifecycleSettings};
 pub use limits::Limits;
 pub use mailer::{MailerSettings, OutboxSettings, SmtpSettings};
@@ -40,7 +44,7 @@ pub use reader::{Problem, Problems};
 pub use reminders::ReminderSettings;
 pub use shared::Security;
 pub use source::{ImapSettings, MaildirSettings, SourceSettings};
-pub use tracker::{DirectorySettings, GithubAuth, GithubSettings, LabelRule, TrackerSettings};
+pub use tracker::{DirectorySettings, GithubAuth, GithubSettings, TrackerSettings};
 
 use crate::support::secret::Secret;
 

@@ -1,7 +1,8 @@
 //! What several sections share: how a connection is protected
 //! ([`Security`]), the "kind + sub-section" shape of `[source]`, `[tracker]`
 //! and `[mailer]` ([`kind_section`]), and the check that a named file
-//! exists ([`check_readable`]).
+//! exists ([`check_readable`]), and what an address looks like
+//! ([`looks_like_address`]).
 
 use std::path::PathBuf;
 
@@ -107,4 +108,19 @@ pub(super) fn kind_section(
         return None;
     }
     Some((kind, sub))
+}
+
+/// Whether `a` has the shape of a mail address (`local@domain.tld`, no
+/// spaces, controls or angle brackets).
+pub(super) fn looks_like_address(a: &str) -> bool {
+    match a.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !a
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        }
+        None => false,
+    }
 }

@@ -73,3 +73,48 @@ fn a_window_longer_than_ten_years_is_refused_when_read() {
     );
     assert!(p[0].contains("ten years"), "{p:?}");
 }
+
+#[test]
+fn channel_keys_are_read_and_bad_entries_named() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
+    let good = DEMO.replace(
+        "state_dir = \"demo-out/state\"",
+        "state_dir = \"demo-out/state\"\nlist_ids = [\"<Security.IPython.org>\"]\nteam_addresses = [\"@Jupyter.org\", \"carol@example.org\"]\nacknowledge_team_forwards = true",
+    );
+    let s = Settings::parse(&good, &path).expect("valid");
+    let c = &s.instance.channels;
+    assert_eq!(c.list_ids, ["security.ipython.org"]);
+    assert!(c.team.contains("anyone@jupyter.org"));
+    assert!(c.team.contains("Carol@example.org"));
+    assert!(c.acknowledge_team_forwards);
+    // Unset: no lists, no team, forwards not acknowledged.
+    let s = Settings::parse(DEMO, &path).expect("valid");
+    assert!(s.instance.channels.list_ids.is_empty());
+    assert!(s.instance.channels.team.is_empty());
+    assert!(!s.instance.channels.acknowledge_team_forwards);
+
+    let bad = DEMO.replace(
+        "state_dir = \"demo-out/state\"",
+        "state_dir = \"demo-out/state\"\nlist_ids = [\"Security list <security.ipython.org>\"]\nteam_addresses = [\"jupyter.org\"]\nacknowledge_team_forwards = \"yes\"",
+    );
+    let p = problems(&bad);
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert!(
+        p[0].starts_with("instance.list_ids: each entry must be a List-Id"),
+        "{p:?}"
+    );
+    assert!(
+        p[1].starts_with("instance.team_addresses: each entry must be an address (carol@example.org) or a whole domain (@example.org)"),
+        "{p:?}"
+    );
+    assert!(
+        p[2].starts_with("instance.acknowledge_team_forwards:"),
+        "{p:?}"
+    );
+    // Values are never quoted back.
+    assert!(
+        !p.iter()
+            .any(|x| x.contains("jupyter.org\"") || x.contains("Security list")),
+        "{p:?}"
+    );
+}

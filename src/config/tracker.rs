@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::labels::LabelRule;
 use super::reader::{Problems, Section};
 use super::shared::kind_section;
 use super::{read_secret, Resolver};
@@ -38,41 +39,6 @@ pub struct GithubSettings {
     /// How often the repository is checked to be private while it is
     /// (more often while it is not; see `tracker::privacy`).
     pub privacy_check_interval: Duration,
-}
-
-/// `"label: keyword, keyword"` — the label goes on the issue when any keyword
-/// occurs (case-insensitive, as a whole word) in the subject or report text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelRule {
-    pub label: String,
-    pub keywords: Vec<String>,
-}
-
-impl LabelRule {
-    pub fn parse(text: &str) -> Option<LabelRule> {
-        let (label, words) = text.split_once(':')?;
-        let label = label.trim().to_string();
-        let keywords: Vec<String> = words
-            .split(',')
-            .map(|w| w.trim().to_lowercase())
-            .filter(|w| !w.is_empty())
-            .collect();
-        (!label.is_empty() && label.len() <= 50 && !keywords.is_empty())
-            .then_some(LabelRule { label, keywords })
-    }
-
-    /// Project Jupyter's subprojects.
-    pub fn defaults() -> Vec<LabelRule> {
-        [
-            "jupyterhub: jupyterhub, jupyter-hub, zero-to-jupyterhub, z2jh, oauthenticator, kubespawner, dockerspawner, configurable-http-proxy",
-            "jupyterlab: jupyterlab, jupyter-lab, jupyter lab",
-            "notebook: jupyter notebook, jupyter/notebook, jupyter-notebook, nbclassic, notebook 7",
-            "jupyter_server: jupyter_server, jupyter-server, jupyter server",
-        ]
-        .iter()
-        .filter_map(|r| LabelRule::parse(r))
-        .collect()
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -17,7 +17,8 @@ use crate::record::{Ack, Kind, Record, SourceRef};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReportFacts {
     pub tracking_id: String,
-    /// How it reached us: `mail` (the watched mailbox).
+    /// How it reached us: `mail` (the watched mailbox, our lists included)
+    /// or `team forward`.
     pub channel: String,
     /// The labels as last seen.
     pub labels: Vec<String>,
@@ -38,9 +39,11 @@ pub struct ReportFacts {
     pub credited: bool,
 }
 
-fn channel(source: &SourceRef) -> &'static str {
-    match source {
-        SourceRef::Imap { .. } | SourceRef::Maildir { .. } => "mail",
+/// `team forward` (a team member forwarded it) or `mail`.
+fn channel(r: &Record) -> &'static str {
+    match (&r.source, &r.facts.forwarded_by) {
+        (_, Some(_)) => "team forward",
+        (SourceRef::Imap { .. } | SourceRef::Maildir { .. }, None) => "mail",
     }
 }
 
@@ -57,7 +60,7 @@ impl ReportFacts {
                 let phase = l.phase();
                 ReportFacts {
                     tracking_id: r.tracking_id.clone(),
-                    channel: channel(&r.source).into(),
+                    channel: channel(r).into(),
                     labels: l.labels.clone(),
                     received_at: r.received_at,
                     respond_by: r.respond_by,

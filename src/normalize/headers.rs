@@ -25,6 +25,78 @@ pub struct Headers {
     /// `X-Autoreply`, `X-Autorespond` and similar vendor markers.
     pub vendor_autoreply: bool,
     pub user_agent: Option<String>,
+    /// What a mailing list's copy carries about the list and the original
+    /// sender (not in the corpus' golden files: it only matters with
+    /// `[instance] list_ids`).
+    #[serde(skip)]
+    pub list_copy: ListCopy,
+}
+
+/// The headers by which a mailing list's copy of a message says which list
+/// it is and who wrote it when the list rewrote `From:` (DMARC
+/// mitigation), as Google Groups and Mailman 3 write them. Values are
+/// bounded ([`shown_text`]); addresses lower case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListCopy {
+    /// The identifier of `List-Id:` (RFC 2919), without its phrase and
+    /// angle brackets, lower case.
+    pub list_id: Option<String>,
+    /// The address of `List-Post: <mailto:…>` (RFC 2369).
+    pub list_post: Option<String>,
+    /// The display name of `From:` ("'Alice' via Security").
+    pub from_name: Option<String>,
+    /// `X-Original-From:` (the From before the list rewrote it).
+    pub original_from: Option<String>,
+    /// `X-Original-Sender:` (Google Groups: the original sender).
+    pub original_sender: Option<String>,
+}
+
+/// The identifier inside the last `<…>` of `value`, else the whole value.
+fn bracketed(value: &str) -> &str {
+    let v = value.trim();
+    match (v.rfind('<'), v.rfind('>')) {
+        (Some(a), Some(b)) if a < b => v.get(a + 1..b).unwrap_or(v).trim(),
+        _ => v,
+    }
+}
+
+/// An address in a header value such as `"Alice" <alice@example.org>` or
+/// `alice@example.org`; None when it does not look like one.
+fn address_in(value: &str) -> Option<String> {
+    let a = bracketed(value).to_ascii_lowercase();
+    let ok = a.matches('@').count() == 1
+        && !a.starts_with('@')
+        && !a.ends_with('@')
+        && a.contains('.')
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:".contains(c));
+    ok.then_some(a)
+}
+
+impl ListCopy {
+    fn read(m: &Message<'_>) -> ListCopy {
+        let text = |name: &str| m.header_raw(name).map(shown_text);
+        ListCopy {
+            list_id: text("List-Id")
+                .map(|v| bracketed(&v).to_ascii_lowercase())
+                .filter(|v| !v.is_empty()),
+            list_post: text("List-Post").and_then(|v| {
+                let mailto = v.to_ascii_lowercase();
+                let at = mailto.find("<mailto:")?;
+                let rest = mailto.get(at + 8..)?;
+                let end = rest.find(['>', '?'])?;
+                address_in(rest.get(..end)?)
+            }),
+            from_name: m
+                .from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.name())
+                .map(shown_text),
+            original_from: text("X-Original-From").and_then(|v| address_in(&v)),
+            original_sender: text("X-Original-Sender").and_then(|v| address_in(&v)),
+        }
+    }
 }
 
 fn first_address(a: Option<&Address<'_>>) -> Option<String> {
@@ -118,6 +190,7 @@ impl Headers {
             is_report: content_type_report,
             vendor_autoreply,
             user_agent: raw_text(m, "User-Agent").or_else(|| raw_text(m, "X-Mailer")),
+            list_copy: ListCopy::read(m),
         }
     }
 

@@ -20,7 +20,7 @@ use mail_parser::MessageParser;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use headers::Headers;
+pub use headers::{Headers, ListCopy};
 pub use oversized::open_oversized;
 
 use crate::config::Limits;

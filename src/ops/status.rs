@@ -170,6 +170,8 @@ pub fn row(r: &Record, now: DateTime<Utc>) -> Row {
             format!("new, claims to follow up {of}")
         }
         Some(Kind::Related { of, .. }) => format!("new, possibly related to {of}"),
+        Some(Kind::TeamComment { of }) => format!("team comment on {of}"),
+        Some(Kind::Team { reason }) => format!("team mail ({reason})"),
     };
     let ack = match (&r.ack, r.watch.ack_postponed_until) {
         (Ack::Pending, Some(until)) => format!(

@@ -206,6 +206,8 @@ impl Pipeline {
                 rec.opening.in_progress = false;
                 rec.opening.suspect = 0;
                 self.store.put_synced(rec)?;
+                let mut opened = opened;
+                self.our_list_copy(&mut opened);
                 Ok(Finished::Opened(Box::new(opened)))
             }
             Ok(Ok(Outcome {
@@ -251,6 +253,14 @@ impl Pipeline {
         Ok(Finished::Failed)
     }
 
+    /// A copy from one of our own lists is a report like any other
+    /// ([`crate::classify::lists`]): every opening, and so classification,
+    /// filing and the acknowledgement, sees it so.
+    fn our_list_copy(&self, opened: &mut Opened) {
+        let i = &self.settings.instance;
+        crate::classify::lists::apply(opened, &i.addresses, &i.channels);
+    }
+
     /// An opening stopped by our own shutdown: not a failure of the message.
     pub fn abandon_opening(&self, rec: &mut Record) -> Result<(), StoreError> {
         if rec.opening.in_progress {
@@ -269,6 +279,7 @@ impl Pipeline {
         // the stub goes without them (and without a reply address).
         let mut stub = std::panic::catch_unwind(|| normalize::headers_only(raw, limits))
             .unwrap_or_else(|_| normalize::headers_only(b"", limits));
+        self.our_list_copy(&mut stub);
         stub.raw_size = rec.facts.raw_size;
         stub.raw_sha256 = rec.facts.raw_sha256.clone();
         let last = rec.opening.last_failure.as_deref().unwrap_or("unknown");

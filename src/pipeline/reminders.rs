@@ -11,6 +11,9 @@
 //!   gets one reminder comment mentioning `[reminders] team`. The tracker is
 //!   asked once that time has come and, after a failure, again with backoff;
 //!   never again once a coordinator was seen or the reminder is posted.
+//!   A team member's mail filed as a comment on the issue
+//!   ([`Kind::TeamComment`]) is a coordinator's response too: secintake
+//!   posts it, so the tracker would not show it as anyone else's.
 //! * **Disclosure.** One reminder `[reminders] disclosure_before` the
 //!   disclosure date (received + 90 days, or as `/disclose-by` moved it;
 //!   a moved date gets a reminder of its own).
@@ -21,6 +24,8 @@
 //! Each reminder starts with its marker line (`<!-- secintake:ID
 //! reminder:KIND -->`), and the tracker is searched for it before posting,
 //! so a crash between posting and recording never posts it twice.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
@@ -43,8 +48,16 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<Record>, Store
     let alert_before = chrono(p.settings.ack.alert_before);
     let mut at_risk = 0u64;
     let mut postponed = 0u64;
+    let answered = team_answered(&records);
     for rec in &mut records {
         let mut changed = false;
+        if rec.watch.coordinator_seen_at.is_none() && own_issue(rec).is_some() {
+            if let Some(at) = answered.get(&rec.tracking_id) {
+                tracing::info!(tracking_id = %rec.tracking_id, "a team member has responded by mail; no reminder");
+                rec.watch.coordinator_seen_at = Some(*at);
+                changed = true;
+            }
+        }
         let unsent = !rec.ack_done() && rec.state != State::Archived;
         if unsent && rec.watch.ack_postponed_until.is_some() {
             postponed += 1;
@@ -74,6 +87,19 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Vec<Record>, Store
     crate::ops::metrics::global().acks_at_risk(at_risk);
     crate::ops::metrics::global().acks_postponed(postponed);
     Ok(records)
+}
+
+/// The reports a team member answered by mail (a filed
+/// [`Kind::TeamComment`]), with the time of the first answer.
+fn team_answered(records: &[Record]) -> HashMap<String, DateTime<Utc>> {
+    let mut out: HashMap<String, DateTime<Utc>> = HashMap::new();
+    for r in records {
+        if let (Some(Kind::TeamComment { of }), Some(_)) = (&r.kind, &r.filing) {
+            let at = out.entry(of.clone()).or_insert(r.received_at);
+            *at = (*at).min(r.received_at);
+        }
+    }
+    out
 }
 
 /// Whether `rec` has an issue of its own that reminders are about.

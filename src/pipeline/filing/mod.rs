@@ -4,7 +4,8 @@
 //!
 //! * new and unreadable reports: an issue;
 //! * follow-ups: a comment with the (decrypted, sanitised) text on the issue
-//!   of the report they belong to;
+//!   of the report they belong to; a team member's mail with the report's
+//!   references the same, marked "from the team";
 //! * resubmissions: a short "resubmitted" comment on that issue;
 //! * related reports: an issue of their own that says "possibly related to
 //!   #N", then a comment on #N pointing back (marker `ID/related`). The
@@ -151,7 +152,7 @@ impl Pipeline {
         }
         failpoint::hit_keyed("file.hang", &rec.tracking_id);
         let result: Effect<()> = match rec.kind.clone() {
-            Some(Kind::FollowUp { of }) => self
+            Some(Kind::FollowUp { of }) | Some(Kind::TeamComment { of }) => self
                 .file_follow_up(rec, opened, &of)
                 .await
                 .map(|f| rec.filing = Some(f)),
