@@ -5,6 +5,7 @@
 //! GitHub).
 
 mod ack;
+pub mod advisories;
 pub mod commands;
 pub mod conversation;
 mod filing;
@@ -38,6 +39,8 @@ pub struct Pipeline {
     pub templates: crate::render::Templates,
     pub tracker: Tracker,
     pub mailer: Mailer,
+    /// One client per `[[advisories.source]]`, each with its credentials.
+    pub advisories: Vec<crate::tracker::github::advisories::AdvisoryClient>,
 }
 
 fn due(a: &Attempts, now: DateTime<Utc>) -> bool {

@@ -8,6 +8,7 @@
 //! templates) resolve against the working directory.
 
 mod ack;
+mod advisories;
 mod conversation;
 mod dedupe;
 pub mod duration;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use ack::{from_address, AckSettings};
+pub use advisories::{AdvisorySettings, AdvisorySourceSettings, Scope as AdvisoryScope};
 pub use conversation::ConversationSettings;
 pub use dedupe::DedupeSettings;
 pub use instance::Instance;
@@ -57,6 +59,8 @@ pub struct Settings {
     pub dedupe: DedupeSettings,
     pub reminders: ReminderSettings,
     pub conversation: ConversationSettings,
+    /// `[advisories]`: GitHub Security Advisories taken in as reports.
+    pub advisories: AdvisorySettings,
 }
 
 /// The configuration could not be used; `problems` lists every reason.
@@ -234,6 +238,11 @@ impl Settings {
             ReminderSettings::read(root.section("reminders", &mut problems), &mut problems);
         let conversation =
             ConversationSettings::read(root.section("conversation", &mut problems), &mut problems);
+        let advisories = AdvisorySettings::read(
+            root.section("advisories", &mut problems),
+            &resolver,
+            &mut problems,
+        );
         root.finish(&mut problems);
 
         match (instance, source, openpgp, tracker, mailer, ack) {
@@ -257,10 +266,23 @@ impl Settings {
                 dedupe,
                 reminders,
                 conversation,
+                advisories,
             }),
             _ => Err(ConfigError {
                 problems: problems.0,
             }),
+        }
+    }
+
+    /// Where the advisory sources' API is: `[advisories] api_url`, else
+    /// the tracker's, else GitHub's.
+    pub fn advisories_api_url(&self) -> String {
+        if let Some(u) = &self.advisories.api_url {
+            return u.clone();
+        }
+        match &self.tracker {
+            TrackerSettings::Github(g) => g.api_url.clone(),
+            TrackerSettings::Directory(_) => "https://api.github.com/".into(),
         }
     }
 

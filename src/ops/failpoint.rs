@@ -36,6 +36,9 @@ pub const POINTS: &[&str] = &[
     "effect.command.intent",
     "effect.command.sent",
     "effect.command.answered",
+    "effect.advisory.filed",
+    "effect.advisory.mirrored",
+    "effect.ghsa.created",
 ];
 
 /// Points reached with a key (the tracking ID of the message being opened).

@@ -27,6 +27,7 @@
 //!
 //! Both stop serving when the [`GithubFake`] is dropped.
 
+mod advisories;
 mod codec;
 mod contents;
 mod events;
@@ -47,6 +48,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+pub use advisories::{triage_report, FakeAdvisory};
 use state::{now, RepoState, State};
 pub use state::{FakeIssue, FakeLabel, Fault, RecordedRequest, BOT_ID, BOT_LOGIN};
 

@@ -128,6 +128,10 @@ async fn handle(
             query: parse_query(query),
             body,
             base: st.base_url.clone(),
+            token: auth
+                .as_deref()
+                .and_then(|a| a.trim().split_once(' '))
+                .map(|(_, t)| t.trim().to_string()),
         };
         authorize(&mut st, auth.as_deref(), is_app).unwrap_or_else(|| dispatch(&mut st, &cx))
     });

@@ -217,6 +217,10 @@ pub(crate) struct State {
     pub fail_until: Option<(Instant, Fault)>,
     pub rate: RateLimit,
     pub search_lag: Duration,
+    /// Repository security advisories of every repository.
+    pub advisories: Vec<super::advisories::AdvisoryRec>,
+    /// (token, organisation or `owner/name`) pairs denied advisories.
+    pub advisory_denied: Vec<(String, String)>,
 }
 
 impl State {
@@ -236,6 +240,8 @@ impl State {
                 reset: now() + chrono::Duration::hours(1),
             },
             search_lag: Duration::ZERO,
+            advisories: Vec::new(),
+            advisory_denied: Vec::new(),
         }
     }
 
