@@ -8,6 +8,7 @@ mod ack;
 pub mod advisories;
 pub mod commands;
 pub mod conversation;
+pub mod credit;
 mod filing;
 pub mod opening;
 pub mod ratecap;

@@ -17,6 +17,7 @@
 //! | `/notice cve CVE-YYYY-NNNN` | tells the reporter the CVE ID |
 //! | `/notice released VERSION…` | tells the reporter the fixed releases |
 //! | `/notice credit` | asks the reporter how they want to be credited |
+//! | `/ghsa draft OWNER/REPO` | creates a draft repository advisory from the report |
 //!
 //! `plain` sends without encryption even when the report came encrypted
 //! and no key of the reporter is known (otherwise nothing is sent in clear).
@@ -37,6 +38,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "notice",
         "/notice needs-info | not-accepted | cve CVE-YYYY-NNNN | released VERSION… | credit",
         "mail a templated notice to the reporter, with the text below the first line added",
+    ),
+    (
+        "ghsa",
+        "/ghsa draft OWNER/REPO",
+        "create a draft security advisory in OWNER/REPO from the report, the text below the first line its description",
     ),
 ];
 
@@ -96,6 +102,10 @@ pub enum Command {
         plain: bool,
     },
     Notice(Notice),
+    /// A draft repository advisory in `repo` (`owner/name`).
+    GhsaDraft {
+        repo: String,
+    },
 }
 
 impl Command {
@@ -106,6 +116,7 @@ impl Command {
             Command::Reply { plain: false } => "reply".into(),
             Command::Reply { plain: true } => "reply plain".into(),
             Command::Notice(n) => format!("notice {}", n.name()),
+            Command::GhsaDraft { repo } => format!("ghsa draft {repo}"),
         }
     }
 
@@ -174,6 +185,17 @@ fn cve_id(arg: &str) -> Option<String> {
             .is_some_and(|n| (4..=7).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
         && parts.next().is_none();
     ok.then_some(id)
+}
+
+/// `owner/name` as GitHub allows them.
+fn repository(arg: &str) -> Option<String> {
+    let (o, n) = arg.split_once('/')?;
+    let ok = |x: &str| {
+        (1..=100).contains(&x.len())
+            && x.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    (ok(o) && ok(n)).then(|| arg.to_string())
 }
 
 /// A version: 1 to 64 of `[A-Za-z0-9._+-]`, starting alphanumeric.
@@ -259,6 +281,13 @@ pub fn parse(body: &str) -> Option<Result<Parsed, ParseError>> {
             Ok(n) => Command::Notice(n),
             Err(e) => return Some(Err(e)),
         },
+        "ghsa" => match args.as_slice() {
+            [d, repo] if d.eq_ignore_ascii_case("draft") => match repository(repo) {
+                Some(repo) => Command::GhsaDraft { repo },
+                None => return Some(Err(error("ghsa", "the repository must be OWNER/REPO"))),
+            },
+            _ => return Some(Err(error("ghsa", "unknown arguments to /ghsa"))),
+        },
         _ => {
             return Some(Err(ParseError {
                 problem: format!("unknown command /{name}"),
@@ -266,6 +295,12 @@ pub fn parse(body: &str) -> Option<Result<Parsed, ParseError>> {
             }))
         }
     };
+    if matches!(command, Command::GhsaDraft { .. }) && text.is_empty() {
+        return Some(Err(error(
+            "ghsa",
+            "no description: write the advisory's description below the first line",
+        )));
+    }
     if matches!(command, Command::Reply { .. }) && text.is_empty() {
         return Some(Err(error(
             "reply",
@@ -363,6 +398,30 @@ mod tests {
         }
         let many = format!("/notice released {}", vec!["1.0"; 21].join(" "));
         assert!(err(&many).problem.contains("at most"));
+    }
+
+    #[test]
+    fn ghsa_draft_names_a_repository_and_needs_a_description() {
+        let p = ok("/ghsa draft jupyterhub/jupyterhub\nThe proxy leaks tokens.");
+        assert_eq!(
+            p.command,
+            Command::GhsaDraft {
+                repo: "jupyterhub/jupyterhub".into()
+            }
+        );
+        assert_eq!(p.text, "The proxy leaks tokens.");
+        assert_eq!(p.command.label(), "ghsa draft jupyterhub/jupyterhub");
+        for (body, problem) in [
+            ("/ghsa draft jupyterhub/jupyterhub", "no description"),
+            ("/ghsa draft jupyterhub\nx", "OWNER/REPO"),
+            ("/ghsa draft a/b/c\nx", "OWNER/REPO"),
+            ("/ghsa draft a/b;rm\nx", "OWNER/REPO"),
+            ("/ghsa draft\nx", "unknown arguments"),
+        ] {
+            let e = err(body);
+            assert!(e.problem.contains(problem), "{body}: {e}");
+            assert_eq!(e.usage, "/ghsa draft OWNER/REPO", "{body}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod directory;
 pub mod github;
 pub mod marker;
 pub mod privacy;
+pub mod title;
 
 use chrono::{DateTime, Utc};
 

@@ -27,6 +27,7 @@
 //! its text read from GitHub) again next pass: the store keeps no
 //! advisory text.
 
+pub mod draft;
 mod link;
 pub mod record;
 

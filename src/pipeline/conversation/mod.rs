@@ -63,14 +63,21 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
             count(&mut counts, &i);
             continue;
         }
-        if matches!(i.mail, Mail::Pending | Mail::Sending { .. }) && due(&i.mail_attempts, now) {
+        let drafts = matches!(i.command, Some(commands::Command::GhsaDraft { .. }));
+        if matches!(i.mail, Mail::Pending) && drafts && due(&i.mail_attempts, now) {
+            crate::pipeline::advisories::draft::act(p, &mut i).await?;
+        } else if matches!(i.mail, Mail::Pending | Mail::Sending { .. })
+            && due(&i.mail_attempts, now)
+        {
             p.send_reply(&mut i).await?;
         }
         if matches!(i.mail, Mail::Pending) && i.mail_attempts.count > 0 && !i.failure_said {
             say_failure(p, &mut i).await?;
         }
-        if matches!(i.mail, Mail::Sent { .. } | Mail::Refused { .. })
-            && !i.answered
+        if matches!(
+            i.mail,
+            Mail::Sent { .. } | Mail::Refused { .. } | Mail::Done { .. }
+        ) && !i.answered
             && due(&i.answer_attempts, now)
         {
             answer(p, &mut i).await?;
@@ -100,7 +107,7 @@ pub fn counts(store: &dyn crate::store::Store) -> Result<Commands, StoreError> {
 fn count(c: &mut Commands, i: &Intent) {
     let n = match i.mail {
         Mail::Pending | Mail::Sending { .. } => &mut c.pending,
-        Mail::Sent { .. } => &mut c.sent,
+        Mail::Sent { .. } | Mail::Done { .. } => &mut c.sent,
         Mail::Refused { .. } => &mut c.refused,
         Mail::Ignored { .. } => &mut c.ignored,
     };
@@ -196,6 +203,7 @@ fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), Store
         answered: false,
         failure_said: false,
         answer_attempts: Attempts::default(),
+        drafting_since: None,
     };
     let conv = &p.settings.conversation;
     i.mail = if !c.by_collaborator() {
@@ -276,6 +284,7 @@ async fn answer(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
             at: *at,
         },
         Mail::Refused { reason } => Outcome::Refused { reason },
+        Mail::Done { note } => Outcome::Done { note },
         _ => return Ok(()),
     };
     let body = p

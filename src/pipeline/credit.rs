@@ -1,0 +1,41 @@
+//! The reporter's recorded consent to be credited, kept beside the
+//! records in the store's meta space (`credit/<TRACKING_ID>`): how they
+//! want to be named and, when they have one and gave it, their GitHub
+//! login (a GitHub advisory credits logins only). Written when a
+//! coordinator records the reporter's answer (the lifecycle's `/credit`
+//! command); read by `/ghsa draft`, which credits nobody without it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreError};
+
+const PREFIX: &str = "credit/";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Consent {
+    /// The name the reporter asked for.
+    pub name: String,
+    /// Their GitHub login, when they gave one.
+    pub github_login: Option<String>,
+    pub agreed_at: DateTime<Utc>,
+}
+
+impl Consent {
+    pub fn load(store: &dyn Store, tracking_id: &str) -> Result<Option<Consent>, StoreError> {
+        let key = format!("{PREFIX}{tracking_id}");
+        store
+            .meta_get(&key)?
+            .map(|v| {
+                serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(key.clone(), e.to_string()))
+            })
+            .transpose()
+    }
+
+    pub fn save(&self, store: &dyn Store, tracking_id: &str) -> Result<(), StoreError> {
+        // Strings and a date: serialising cannot fail.
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        store.meta_put(&format!("{PREFIX}{tracking_id}"), &bytes, false)
+    }
+}
