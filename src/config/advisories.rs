@@ -160,3 +160,80 @@ impl AdvisorySettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::Scope;
+    use crate::config::Settings;
+
+    const DEMO: &str = include_str!("../../config/demo.toml");
+
+    fn parse(extra: &str) -> (tempfile::TempDir, Result<Settings, Vec<String>>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("lab-token"), "ghp_lab\n").unwrap();
+        let path = dir.path().join("secintake.toml");
+        let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys/DEMO-ONLY-security.sec.asc");
+        let demo = DEMO.replace(
+            "../keys/DEMO-ONLY-security.sec.asc",
+            &key.display().to_string(),
+        );
+        let r = Settings::parse(&format!("{demo}\n{extra}"), Path::new(&path))
+            .map_err(|e| e.problems.iter().map(|p| p.to_string()).collect());
+        (dir, r)
+    }
+
+    #[test]
+    fn sources_are_organisations_or_repositories_with_their_own_credentials() {
+        let (_d, s) = parse(
+            "[advisories]\npoll_interval = \"2m\"\n\n[[advisories.source]]\norg = \"jupyterlab\"\ntoken_file = \"lab-token\"\n\n[[advisories.source]]\nrepo = \"jupyter/notebook\"\ntoken_file = \"lab-token\"\n",
+        );
+        let s = s.expect("valid");
+        let scopes: Vec<Scope> = s
+            .advisories
+            .sources
+            .iter()
+            .map(|x| x.scope.clone())
+            .collect();
+        assert_eq!(
+            scopes,
+            [
+                Scope::Org("jupyterlab".into()),
+                Scope::Repo {
+                    owner: "jupyter".into(),
+                    name: "notebook".into()
+                }
+            ]
+        );
+        assert_eq!(s.advisories.poll_interval.as_secs(), 120);
+        // The demo tracks in a directory: the sources ask GitHub itself.
+        assert_eq!(s.advisories_api_url(), "https://api.github.com/");
+        assert_eq!(
+            scopes[1].list_path(),
+            "/repos/jupyter/notebook/security-advisories"
+        );
+    }
+
+    #[test]
+    fn every_problem_of_every_source_is_named() {
+        let (_d, s) = parse(
+            "[[advisories.source]]\norg = \"a\"\nrepo = \"b/c\"\ntoken_file = \"lab-token\"\n\n[[advisories.source]]\nrepo = \"nope\"\n\n[[advisories.source]]\norg = \"x\"\ntoken_file = \"missing-token\"\ncolour = 1\n\n[[advisories.source]]\norg = \"dup\"\ntoken_file = \"lab-token\"\n\n[[advisories.source]]\norg = \"dup\"\ntoken_file = \"lab-token\"\n",
+        );
+        let p = s.expect_err("invalid");
+        for want in [
+            "advisories.source[0].org: give either org or repo, not both",
+            "advisories.source[1].repo: must be \"owner/name\"",
+            "advisories.source[1].token_file: is required",
+            "advisories.source[2].token_file: cannot read file",
+            "advisories.source[2].colour: is not a known setting",
+            "advisories.source: org dup is listed twice",
+        ] {
+            assert!(p.iter().any(|x| x.starts_with(want)), "{want} not in {p:?}");
+        }
+        assert!(
+            !p.iter().any(|x| x.contains("ghp_lab")),
+            "a value leaked: {p:?}"
+        );
+    }
+}
