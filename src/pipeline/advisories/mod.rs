@@ -27,7 +27,6 @@
 //! its text read from GitHub) again next pass: the store keeps no
 //! advisory text.
 
-pub mod draft;
 mod link;
 pub mod record;
 

@@ -18,6 +18,8 @@
 //! 3. **send** ([`send`]): the mail to the report's reply address, signed
 //!    and encrypted to the reporter's key when one is known; a report that
 //!    came encrypted gets nothing in clear without `/reply plain`.
+//!    `/ghsa draft` mails nothing: it creates a draft security advisory
+//!    instead ([`ghsa_draft`]), once per comment.
 //! 4. **answer** on the issue, once (marker line first, looked for before
 //!    posting): what went where, or why nothing did.
 //!
@@ -25,6 +27,7 @@
 //! every `[conversation] poll_interval` (waking from IMAP IDLE for it), or
 //! sooner when a retry is due.
 
+mod ghsa_draft;
 pub mod intent;
 mod send;
 
@@ -65,7 +68,7 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
         }
         let drafts = matches!(i.command, Some(commands::Command::GhsaDraft { .. }));
         if matches!(i.mail, Mail::Pending) && drafts && due(&i.mail_attempts, now) {
-            crate::pipeline::advisories::draft::act(p, &mut i).await?;
+            ghsa_draft::act(p, &mut i).await?;
         } else if matches!(i.mail, Mail::Pending | Mail::Sending { .. })
             && due(&i.mail_attempts, now)
         {

@@ -21,9 +21,9 @@
 use chrono::Utc;
 use serde_json::json;
 
+use super::{Intent, Mail};
 use crate::ops::failpoint;
 use crate::pipeline::commands::Command;
-use crate::pipeline::conversation::{Intent, Mail};
 use crate::pipeline::credit::Consent;
 use crate::pipeline::{record_failure, record_success, Pipeline};
 use crate::render::sanitize::code_span_max;
