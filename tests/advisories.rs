@@ -35,7 +35,10 @@ fn triage_advisories_are_filed_once_linked_and_mirrored() {
     let Some(env) = Env::start(Options::default()) else {
         return;
     };
-    let extra = sources(&env.github);
+    let extra = format!(
+        "{}\n[reminders]\nenabled = true\nteam = \"@jupyter/security\"\nafter = \"1s\"\n",
+        sources(&env.github)
+    );
     env.write_config(&Options {
         extra,
         ..Options::default()
@@ -70,6 +73,14 @@ fn triage_advisories_are_filed_once_linked_and_mirrored() {
         1,
         "filed before the crash"
     );
+
+    // A coordinator answers on the issue filed before the crash: that
+    // advisory gets no reminder; the two others do, once.
+    let lab_number = issue_of(&env.github, &lab).expect("lab filed first").number;
+    env.github
+        .set_association(REPO, "coord-alex", "COLLABORATOR");
+    env.github
+        .comment_as(REPO, lab_number, "coord-alex", "Looking at it.");
 
     // 2. A restart recovers that one by its marker and files the rest.
     let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
@@ -236,6 +247,23 @@ fn triage_advisories_are_filed_once_linked_and_mirrored() {
         4,
         "three advisories and one mail report"
     );
+    // The response window: one reminder where no coordinator answered.
+    for (ghsa, want) in [(&lab, 0), (&hub, 1), (&nb, 1)] {
+        let i = issue_of(&env.github, ghsa).unwrap();
+        let reminders: Vec<&String> = i
+            .comments
+            .iter()
+            .filter(|c| c.starts_with(&format!("<!-- secintake:{ghsa} reminder:response -->")))
+            .collect();
+        assert_eq!(reminders.len(), want, "{ghsa}: {:?}", i.comments);
+        if want == 1 {
+            assert!(
+                reminders[0].contains("@jupyter/security **No response yet**"),
+                "{}",
+                reminders[0]
+            );
+        }
+    }
     // Each source was read with its own token.
     for r in env.github.requests() {
         let p = r.path_only();

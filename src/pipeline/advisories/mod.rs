@@ -14,7 +14,9 @@
 //!    assigned) is mirrored on its issue: a comment (marker
 //!    `GHSA-…/state:N`, the change written synced before it) and a
 //!    `ghsa-STATE` label.
-//! 3. ([`link`]) filed advisories and filed mail reports that resemble
+//! 3. ([`remind`]) an advisory no coordinator has answered `[reminders]
+//!    after` it was opened gets one reminder on its issue.
+//! 4. ([`link`]) filed advisories and filed mail reports that resemble
 //!    each other (text, CVE/GHSA ID, package, URL; the keyed fingerprints
 //!    of [`crate::classify::similarity`]) are linked both ways, whichever
 //!    came first.
@@ -29,6 +31,7 @@
 
 mod link;
 pub mod record;
+mod remind;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
@@ -63,6 +66,7 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
         take_in(p, client, now).await?;
     }
     link::link_all(p).await?;
+    remind::remind_all(p, now).await?;
     Ok(Some(next))
 }
 
@@ -184,6 +188,7 @@ fn new_record(
         fingerprint: Some(fp),
         links: Vec::new(),
         link_attempts: Attempts::default(),
+        watch: crate::record::Watch::default(),
     })
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::compose::advisory::AdvisoryState;
-use crate::record::{Attempts, Filing, Fingerprint};
+use crate::record::{Attempts, Filing, Fingerprint, Watch};
 use crate::store::{Store, StoreError};
 
 pub const PREFIX: &str = "advisories/record/";
@@ -53,6 +53,9 @@ pub struct AdvisoryRecord {
     /// Links that failed (retried), with their backoff.
     #[serde(default)]
     pub link_attempts: Attempts,
+    /// The response reminder's bookkeeping (as a mail report's).
+    #[serde(default)]
+    pub watch: Watch,
 }
 
 impl AdvisoryRecord {
