@@ -348,7 +348,13 @@ pub async fn run_with_reload(
         if !shutdown.is_triggered() && advisories_at.is_none_or(|t| t <= Utc::now()) {
             tokio::select! {
                 r = crate::pipeline::advisories::pass(&pipeline, Utc::now()) => match r {
-                    Ok(next) => advisories_at = next,
+                    Ok(next) => {
+                        advisories_at = next;
+                        match status::advisories::rows(pipeline.store.as_ref()) {
+                            Ok(rows) => status::advisories::remember(rows),
+                            Err(e) => tracing::error!(error = %e, "state store failure reading the advisories"),
+                        }
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "state store failure in the advisories pass");
                         advisories_at = Some(Utc::now() + chrono::Duration::seconds(60));

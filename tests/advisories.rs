@@ -292,6 +292,20 @@ fn triage_advisories_are_filed_once_linked_and_mirrored() {
         assert!(!log.contains(secret), "the log holds {secret:?}");
     }
 
+    // `status` (no daemon: from the store) lists the three advisories.
+    let (code, out) = run_cli(&["status", "--config", env.config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    for ghsa in [&lab, &hub, &nb] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(ghsa.as_str()))
+            .unwrap_or_else(|| panic!("{ghsa} not in status:\n{out}"));
+        let issue = issue_of(&env.github, ghsa).unwrap().number;
+        assert!(line.contains(&format!("#{issue}")), "{line}");
+    }
+    assert!(out.contains("published, CVE-2026-40001"), "{out}");
+    assert!(out.contains("3 advisory(ies) taken in"), "{out}");
+
     // 5. A token that cannot read its source: check names that source.
     env.github.deny_advisories(HUB_TOKEN, "jupyterhub");
     let (code, out) = run_cli(&["check", "--config", env.config.to_str().unwrap()]);

@@ -153,6 +153,7 @@ mod postponed_and_tracker {
             daemon: None,
             records: vec![row],
             commands: None,
+            advisories: Vec::new(),
         };
         let snap = refresh(snap, t0 + Duration::days(3) + Duration::minutes(1));
         assert_eq!(snap.records[0].overdue.len(), 1);
@@ -182,6 +183,7 @@ mod postponed_and_tracker {
             daemon: Some(d),
             records: Vec::new(),
             commands: None,
+            advisories: Vec::new(),
         }
     }
 
