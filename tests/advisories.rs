@@ -322,3 +322,58 @@ fn triage_advisories_are_filed_once_linked_and_mirrored() {
     );
     assert!(!out.contains(HUB_TOKEN), "{out}");
 }
+
+/// Rate-limit aware: the jupyterhub source's token has spent its budget
+/// (GitHub keeps one per user or installation). That source is asked once,
+/// told to wait until the reset, and not asked again before it, while the
+/// other sources are read and filed; after the reset its report is filed.
+#[test]
+fn an_advisory_source_waits_for_its_rate_limit_reset() {
+    let Some(env) = Env::start(Options::default()) else {
+        return;
+    };
+    let extra = sources(&env.github);
+    env.write_config(&Options {
+        extra,
+        ..Options::default()
+    });
+    write_tokens(&env);
+    let ([lab, hub, nb], _) = seed(&env.github);
+    let reset = chrono::Utc::now() + chrono::Duration::seconds(10);
+    env.github.set_token_rate_limit(HUB_TOKEN, 0, reset);
+    let hub_requests = || {
+        env.github
+            .requests()
+            .iter()
+            .filter(|r| r.path_only() == "/orgs/jupyterhub/security-advisories")
+            .count()
+    };
+    let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
+    let others = wait_until(WAIT, || {
+        (issue_of(&env.github, &lab).is_some() && issue_of(&env.github, &nb).is_some())
+            .then_some(())
+    });
+    assert!(others.is_some(), "{}", daemon.log_text());
+    // Several one-second passes go by before the reset.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        chrono::Utc::now() < reset,
+        "the machine was too slow for this test"
+    );
+    assert_eq!(
+        hub_requests(),
+        1,
+        "asked once, then waited\n{}",
+        daemon.log_text()
+    );
+    assert!(issue_of(&env.github, &hub).is_none());
+    let filed = wait_until(WAIT, || issue_of(&env.github, &hub));
+    assert!(
+        filed.is_some(),
+        "not filed after the reset\n{}",
+        daemon.log_text()
+    );
+    daemon.terminate(Duration::from_secs(20));
+    assert!(chrono::Utc::now() >= reset);
+    assert!(hub_requests() >= 2);
+}

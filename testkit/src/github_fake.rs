@@ -243,6 +243,19 @@ impl GithubFake {
         st.rate.reset = reset_at;
     }
 
+    /// Gives `token` a primary budget of its own (as GitHub keeps one per
+    /// user or installation): at 0 its requests get 403 until `reset_at`.
+    pub fn set_token_rate_limit(&self, token: &str, remaining: u64, reset_at: DateTime<Utc>) {
+        self.st().token_rate.insert(
+            token.to_string(),
+            state::RateLimit {
+                limit: 5000,
+                remaining: remaining.min(5000),
+                reset: reset_at,
+            },
+        );
+    }
+
     /// The current primary budget.
     pub fn rate_limit_remaining(&self) -> u64 {
         self.st().rate.remaining

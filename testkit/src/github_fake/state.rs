@@ -219,6 +219,9 @@ pub(crate) struct State {
     pub search_lag: Duration,
     /// Repository security advisories of every repository.
     pub advisories: Vec<super::advisories::AdvisoryRec>,
+    /// Tokens with a primary rate-limit budget of their own (GitHub's is
+    /// per user or installation); the others share `rate`.
+    pub token_rate: std::collections::HashMap<String, RateLimit>,
     /// (token, organisation or `owner/name`) pairs denied advisories.
     pub advisory_denied: Vec<(String, String)>,
 }
@@ -241,6 +244,7 @@ impl State {
             },
             search_lag: Duration::ZERO,
             advisories: Vec::new(),
+            token_rate: std::collections::HashMap::new(),
             advisory_denied: Vec::new(),
         }
     }
