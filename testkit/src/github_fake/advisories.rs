@@ -8,8 +8,9 @@
 //! * `POST /repos/{owner}/{repo}/security-advisories`: a draft (summary,
 //!   description and vulnerabilities required, credits by login);
 //! * a token denied a scope ([`GithubFake::deny_advisories`]) gets 404 on
-//!   its listing (as GitHub hides what a token may not see) and 403 on a
-//!   create.
+//!   its listing (as GitHub hides what a token may not see; the listings'
+//!   description names 200, 400 and 404 only, and Prism flags a 403 there)
+//!   and 403 on a create.
 //!
 //! The JSON is the whole `repository-advisory` object of GitHub's OpenAPI
 //! description, so Prism validates it.
