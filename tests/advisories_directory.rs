@@ -1,7 +1,9 @@
 //! GitHub Security Advisories into the directory tracker (the local trial
 //! setup: Maildir, directory of issues, outbox), the sources read from the
 //! GitHub fake: the reports in triage are filed as issue files, once, over
-//! two `run --once`, and a later state is appended as a comment.
+//! two `run --once`, and a later state is appended as a comment. A mail
+//! report that arrives after an advisory and names its GHSA ID is linked
+//! with it both ways (the other order, and a link by identifier alone).
 
 mod common;
 
@@ -50,11 +52,46 @@ fn advisories_are_filed_in_the_directory_tracker_once() {
     let out = offline::run_once(&config);
     offline::assert_ran(&out);
     github.update_advisory(&hub, "closed", None);
+    std::fs::write(
+        dir.join("inbox/new/0001.eml"),
+        common::mail::plain(
+            "carol@example.test",
+            "Notebook files",
+            "<late@example.test>",
+            &format!("Hi, I also reported {nb} on GitHub; is it being looked at?"),
+        ),
+    )
+    .unwrap();
     let out = offline::run_once(&config);
     offline::assert_ran(&out);
 
     let files = issue_files(dir);
+    let mail_file = files
+        .iter()
+        .find(|f| f.starts_with("<!-- secintake:JUPSEC-"))
+        .unwrap_or_else(|| panic!("the mail report was not filed: {files:#?}"));
+    assert!(
+        mail_file.contains(&format!("<!-- secintake:JUPSEC-{}", ""))
+            && mail_file.contains(&format!("/related:{nb} -->")),
+        "{mail_file}"
+    );
+    assert!(mail_file.contains("same GHSA ID"), "{mail_file}");
+    let files: Vec<String> = files
+        .into_iter()
+        .filter(|f| f.starts_with("<!-- secintake:GHSA-"))
+        .collect();
     assert_eq!(files.len(), 3, "{files:#?}");
+    let nb_file = files
+        .iter()
+        .find(|f| f.starts_with(&format!("<!-- secintake:{nb} -->")))
+        .unwrap();
+    assert_eq!(
+        nb_file
+            .matches(&format!("<!-- secintake:{nb}/related:JUPSEC-"))
+            .count(),
+        1,
+        "{nb_file}"
+    );
     for ghsa in [&lab, &hub, &nb] {
         let file = files
             .iter()
