@@ -32,6 +32,7 @@ use crate::record::{Facts, Record, State};
 use crate::render::Templates;
 use crate::store::{Admission, Intake, SledStore, Store};
 use crate::support::shutdown::{Reload, Shutdown};
+use crate::tracker::github::advisories::AdvisoryClient;
 use crate::tracker::{directory::DirectoryTracker, github::GithubTracker, Tracker};
 
 /// How long the step in flight may run on after shutdown was requested.
@@ -72,6 +73,17 @@ pub fn build_mailer(settings: &Settings) -> anyhow::Result<Mailer> {
     })
 }
 
+/// A client per `[[advisories.source]]`.
+pub fn build_advisory_clients(settings: &Settings) -> anyhow::Result<Vec<AdvisoryClient>> {
+    let api_url = settings.advisories_api_url();
+    settings
+        .advisories
+        .sources
+        .iter()
+        .map(|s| AdvisoryClient::new(&api_url, s))
+        .collect()
+}
+
 pub fn build_pipeline(settings: &Settings) -> anyhow::Result<Pipeline> {
     let store = SledStore::open(&settings.instance.state_dir)?;
     crate::store::consistency::at_startup(&store)?;
@@ -91,6 +103,7 @@ pub fn build_pipeline_with(settings: &Settings, store: Arc<dyn Store>) -> anyhow
     Ok(Pipeline {
         tracker: build_tracker(settings)?,
         mailer: build_mailer(settings)?,
+        advisories: build_advisory_clients(settings)?,
         settings: settings.clone(),
         store,
         keyring: Arc::new(keyring),
@@ -276,6 +289,8 @@ pub async fn run_with_reload(
     let mut parked = work::Parked::default();
     // When the conversation pass is due next (None: at once).
     let mut talk_at: Option<chrono::DateTime<Utc>> = None;
+    // When the advisory sources are listed next (None: at once).
+    let mut advisories_at: Option<chrono::DateTime<Utc>> = None;
     loop {
         if reload.take() {
             reload::apply(&mut settings, &mut pipeline, &mut source, &mut reconnects).await;
@@ -329,6 +344,25 @@ pub async fn run_with_reload(
                 _ = shutdown.deadline(SHUTDOWN_GRACE) => {}
             }
         }
+        // GitHub Security Advisories of the configured sources, when due.
+        if !shutdown.is_triggered() && advisories_at.is_none_or(|t| t <= Utc::now()) {
+            tokio::select! {
+                r = crate::pipeline::advisories::pass(&pipeline, Utc::now()) => match r {
+                    Ok(next) => {
+                        advisories_at = next;
+                        match status::advisories::rows(pipeline.store.as_ref()) {
+                            Ok(rows) => status::advisories::remember(rows),
+                            Err(e) => tracing::error!(error = %e, "state store failure reading the advisories"),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "state store failure in the advisories pass");
+                        advisories_at = Some(Utc::now() + chrono::Duration::seconds(60));
+                    }
+                },
+                _ = shutdown.deadline(SHUTDOWN_GRACE) => {}
+            }
+        }
         reconnects.account(&source);
         metrics::global().pass_finished(&records);
         info.passes += 1;
@@ -374,6 +408,7 @@ pub async fn run_with_reload(
             pipeline.next_due(&records),
             pipeline.tracker.next_privacy_check(),
             talk_at.filter(|_| pipeline.settings.conversation.enabled),
+            advisories_at.filter(|_| !pipeline.advisories.is_empty()),
         ];
         let timeout = match next.into_iter().flatten().min() {
             Some(t) => (t - crate::support::clock::now())

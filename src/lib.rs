@@ -46,6 +46,11 @@
 //! | follow | [`lifecycle`] | decision, close, dates, links mirrored from the issue; status block; yearly figures |
 //! | orchestrate | [`pipeline`], [`daemon`] | one record through the states; the loop around it |
 //!
+//! GitHub Security Advisories are a second intake: `pipeline::advisories`
+//! lists each `[[advisories.source]]` (`tracker::github::advisories`) and
+//! files, mirrors and links private vulnerability reports in the tracker;
+//! `/ghsa draft` (`pipeline::conversation`) creates advisories.
+//!
 //! Around them: [`config`] (TOML -> [`config::Settings`], every problem at
 //! once), [`ops`] (`check`, `status`, metrics and `/healthz`, logging,
 //! failpoints) and [`support`] (side-effect outcomes, secrets, TLS, synced

@@ -314,6 +314,7 @@ fn status_cmd(path: &std::path::Path, json: bool) -> ExitCode {
     } else {
         print!("{}", status::daemon_line(&snap));
         print!("{}", status::table(&snap));
+        print!("{}", status::advisories::table(&snap.advisories));
     }
     ExitCode::SUCCESS
 }

@@ -5,8 +5,10 @@
 //! GitHub).
 
 mod ack;
+pub mod advisories;
 pub mod commands;
 pub mod conversation;
+pub mod credit;
 mod filing;
 pub mod lifecycle;
 pub mod opening;
@@ -39,6 +41,8 @@ pub struct Pipeline {
     pub templates: crate::render::Templates,
     pub tracker: Tracker,
     pub mailer: Mailer,
+    /// One client per `[[advisories.source]]`, each with its credentials.
+    pub advisories: Vec<crate::tracker::github::advisories::AdvisoryClient>,
 }
 
 fn due(a: &Attempts, now: DateTime<Utc>) -> bool {

@@ -389,3 +389,155 @@ fn github_app_installation_token_is_minted_and_refreshed() {
     let with_new = used.iter().filter(|a| a.ends_with(&minted[1])).count();
     assert_eq!(with_new, 1, "{used:?}");
 }
+
+/// The advisory requests through Prism: two organisation listings and a
+/// repository listing (newest update first, cursor paging past 100), the
+/// triage reports filed, a state change mirrored, a link to the mail
+/// report of the same bug, a `/ghsa draft` (issue title read, draft
+/// created), and `check` with a token that cannot read its source (404).
+#[test]
+fn advisory_requests_match_githubs_openapi_description() {
+    use common::advisories::*;
+    use common::daemon::run_cli;
+    let _turn = ONE_PRISM_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if !require("prism (scripts/install-deps.sh)", have_prism()) {
+        return;
+    }
+    let Some(env) = Env::start(Options::default()) else {
+        return;
+    };
+    let extra = format!(
+        "{}\n[conversation]\nenabled = true\npoll_interval = \"1s\"\n",
+        sources(&env.github)
+    );
+    env.write_config(&Options {
+        extra,
+        ..Options::default()
+    });
+    write_tokens(&env);
+    env.github
+        .set_association(REPO, "coord-alex", "COLLABORATOR");
+    let ([lab, hub, _], _) = seed(&env.github);
+    // Enough closed advisories that the organisation's listing pages.
+    for n in 0..105 {
+        let mut a = secintake_testkit::github_fake::triage_report(
+            &format!("Old advisory {n}"),
+            "Closed long ago.",
+            "lab-maintainer",
+        );
+        a.state = "closed".into();
+        env.github.add_advisory(LAB_REPO, a);
+    }
+    let prism = Prism::start(&env.github.url).expect("start prism");
+    let config = std::fs::read_to_string(&env.config)
+        .unwrap()
+        .replace(&env.github.url, &prism.url);
+    std::fs::write(&env.config, config).unwrap();
+
+    env.deliver(&mail::plain(
+        REPORTER,
+        "JupyterHub token leak",
+        "<contract-ghsa@example.test>",
+        HUB_TEXT,
+    ));
+    let mut daemon = Daemon::start(&env.config, env.path("daemon.log"), &[]);
+    let linked = wait_until(WAIT, || {
+        let filed = advisory_issues(&env.github).len() == 3;
+        let hub_issue = issue_of(&env.github, &hub)?;
+        (filed && hub_issue.comments.iter().any(|c| c.contains("/related:"))).then_some(())
+    });
+    assert!(
+        linked.is_some(),
+        "advisories not filed and linked through Prism: {:#?}\n{}\nprism:\n{}",
+        env.github.issues(REPO),
+        daemon.log_text(),
+        prism.log()
+    );
+    env.github
+        .update_advisory(&lab, "published", Some("CVE-2026-40002"));
+    let mail_issue = env
+        .github
+        .issues(REPO)
+        .into_iter()
+        .find(|i| !i.title.starts_with("[GHSA-"))
+        .unwrap();
+    env.github.comment_as(
+        REPO,
+        mail_issue.number,
+        "coord-alex",
+        "/ghsa draft jupyterhub/jupyterhub\nThe proxy leaks the API token in a redirect.",
+    );
+    let done = wait_until(WAIT, || {
+        let mirrored = issue_of(&env.github, &lab)?
+            .labels
+            .contains(&"ghsa-published".to_string());
+        let drafted = env
+            .github
+            .advisories()
+            .iter()
+            .any(|a| a.repo == HUB_REPO && a.state == "draft");
+        (mirrored && drafted).then_some(())
+    });
+    assert!(
+        done.is_some(),
+        "state not mirrored or draft not created through Prism\n{}\nprism:\n{}",
+        daemon.log_text(),
+        prism.log()
+    );
+    daemon.terminate(Duration::from_secs(20));
+
+    env.github.deny_advisories(HUB_TOKEN, "jupyterhub");
+    let (code, out) = run_cli(&["check", "--config", env.config.to_str().unwrap()]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("advisories source org jupyterhub"), "{out}");
+
+    let requests = env.github.requests();
+    let seen = |method: &str, path: &str, query: &str| {
+        requests
+            .iter()
+            .any(|r| r.method == method && r.path_only() == path && r.path.contains(query))
+    };
+    assert!(seen(
+        "GET",
+        "/orgs/jupyterlab/security-advisories",
+        "sort=updated"
+    ));
+    assert!(
+        seen("GET", "/orgs/jupyterlab/security-advisories", "after="),
+        "cursor paging"
+    );
+    assert!(seen(
+        "GET",
+        "/orgs/jupyterhub/security-advisories",
+        "direction=desc"
+    ));
+    assert!(seen(
+        "GET",
+        "/repos/jupyter/notebook/security-advisories",
+        "per_page=100"
+    ));
+    assert!(seen(
+        "POST",
+        "/repos/jupyterhub/jupyterhub/security-advisories",
+        ""
+    ));
+    assert!(seen(
+        "GET",
+        &format!("/repos/{REPO}/issues/{}", mail_issue.number),
+        ""
+    ));
+    let violations = prism.violations();
+    assert!(
+        violations.is_empty(),
+        "{} violation line(s) over {} requests:\n{}",
+        violations.len(),
+        requests.len(),
+        violations.join("\n")
+    );
+    eprintln!(
+        "advisory contract: {} requests validated by Prism, 0 violations",
+        requests.len()
+    );
+}

@@ -368,7 +368,7 @@ fn resemblance(
 }
 
 /// Why, without naming any identifier (records hold no report content).
-fn describe(shared: &[String], text: f64) -> String {
+pub fn describe(shared: &[String], text: f64) -> String {
     let mut parts = Vec::new();
     if text > 0.0 {
         parts.push(format!("similar text ({:.0}% alike)", text * 100.0));

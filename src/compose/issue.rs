@@ -199,8 +199,13 @@ impl Composer<'_> {
             "{}\n{}",
             opened.subject.as_deref().unwrap_or(""),
             opened.text
-        )
-        .to_lowercase();
+        );
+        self.labels_for_text(&haystack)
+    }
+
+    /// Labels from the configured keyword rules that match `text`.
+    pub fn labels_for_text(&self, text: &str) -> Vec<String> {
+        let haystack = text.to_lowercase();
         self.label_rules()
             .into_iter()
             .filter(|r| r.matches(&haystack))

@@ -2,6 +2,7 @@
 //! side effects need: issue and comment drafts, and our outgoing mail.
 
 mod ack;
+pub mod advisory;
 mod issue;
 mod parts;
 mod reminder;

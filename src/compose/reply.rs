@@ -40,6 +40,8 @@ pub enum Outcome<'a> {
     },
     /// Not sent, and it will not be: why.
     Refused { reason: &'a str },
+    /// A command that mails nothing did what `note` says.
+    Done { note: &'a str },
 }
 
 impl Composer<'_> {
@@ -74,6 +76,7 @@ impl Composer<'_> {
         }
         let (template, cve_id, versions): (String, &str, &[String]) = match command {
             Command::Reply { .. } => ("reply.txt.j2".into(), "", &[]),
+            Command::GhsaDraft { .. } => return Err("/ghsa draft sends no mail".into()),
             Command::Notice(n) => match n {
                 Notice::Cve { id } => (n.template(), id.as_str(), &[]),
                 Notice::Released { versions } => (n.template(), "", versions.as_slice()),
@@ -160,6 +163,7 @@ impl Composer<'_> {
             Outcome::Refused { reason } => {
                 format!("Not sent: {what} (comment {comment_id}). {reason}")
             }
+            Outcome::Done { note } => format!("Done: {what} (comment {comment_id}). {note}"),
         };
         format!("{head}\n{text}\n\n<sub>secintake, once per command comment.</sub>\n")
     }

@@ -8,6 +8,7 @@
 //! templates) resolve against the working directory.
 
 mod ack;
+mod advisories;
 mod channels;
 mod conversation;
 mod dedupe;
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use ack::{from_address, AckSettings};
+pub use advisories::{AdvisorySettings, AdvisorySourceSettings, Scope as AdvisoryScope};
 pub use channels::{Channels, Team};
 pub use conversation::ConversationSettings;
 pub use dedupe::DedupeSettings;
@@ -64,6 +66,8 @@ pub struct Settings {
     pub reminders: ReminderSettings,
     pub conversation: ConversationSettings,
     pub lifecycle: LifecycleSettings,
+    /// `[advisories]`: GitHub Security Advisories taken in as reports.
+    pub advisories: AdvisorySettings,
 }
 
 /// The configuration could not be used; `problems` lists every reason.
@@ -243,6 +247,11 @@ impl Settings {
             ConversationSettings::read(root.section("conversation", &mut problems), &mut problems);
         let lifecycle =
             LifecycleSettings::read(root.section("lifecycle", &mut problems), &mut problems);
+        let advisories = AdvisorySettings::read(
+            root.section("advisories", &mut problems),
+            &resolver,
+            &mut problems,
+        );
         root.finish(&mut problems);
 
         match (instance, source, openpgp, tracker, mailer, ack) {
@@ -267,10 +276,23 @@ impl Settings {
                 reminders,
                 conversation,
                 lifecycle,
+                advisories,
             }),
             _ => Err(ConfigError {
                 problems: problems.0,
             }),
+        }
+    }
+
+    /// Where the advisory sources' API is: `[advisories] api_url`, else
+    /// the tracker's, else GitHub's.
+    pub fn advisories_api_url(&self) -> String {
+        if let Some(u) = &self.advisories.api_url {
+            return u.clone();
+        }
+        match &self.tracker {
+            TrackerSettings::Github(g) => g.api_url.clone(),
+            TrackerSettings::Directory(_) => "https://api.github.com/".into(),
         }
     }
 

@@ -99,6 +99,35 @@ impl Section {
         }
     }
 
+    /// An array of tables (`[[advisories.source]]`): one section per
+    /// entry, named `key[i]` in problems; missing is none.
+    pub fn tables(&mut self, key: &str, problems: &mut Problems) -> Vec<Section> {
+        let name = self.key(key);
+        match self.take(key) {
+            Some(toml::Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (i, item) in items.into_iter().enumerate() {
+                    let name = format!("{name}[{i}]");
+                    match item {
+                        toml::Value::Table(table) => out.push(Section {
+                            name,
+                            table,
+                            used: BTreeSet::new(),
+                            present: true,
+                        }),
+                        _ => problems.add(name, "must be a table ([[section]])"),
+                    }
+                }
+                out
+            }
+            Some(_) => {
+                problems.add(&name, "must be an array of tables ([[section]])");
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
     fn absent(name: String) -> Section {
         Section {
             name,

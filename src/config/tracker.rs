@@ -90,37 +90,7 @@ fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubS
     if repository.is_some() && split.is_none() {
         p.add(s.key("repository"), "must be \"owner/name\"");
     }
-    let auth = if s.has("token_file") {
-        for k in ["app_id", "installation_id", "private_key_file"] {
-            if s.has(k) {
-                p.add(s.key(k), "cannot be combined with token_file");
-            }
-        }
-        read_secret(&mut s, "token_file", true, r, p).map(GithubAuth::Token)
-    } else if s.has("app_id") || s.has("installation_id") || s.has("private_key_file") {
-        let app_id = s.opt_integer("app_id", 1..=i64::MAX, p);
-        let installation_id = s.opt_integer("installation_id", 1..=i64::MAX, p);
-        for (k, v) in [("app_id", app_id), ("installation_id", installation_id)] {
-            if v.is_none() && !s.has(k) {
-                p.add(s.key(k), "is required for GitHub App authentication");
-            }
-        }
-        let private_key = read_secret(&mut s, "private_key_file", true, r, p);
-        match (app_id, installation_id, private_key) {
-            (Some(a), Some(i), Some(k)) => Some(GithubAuth::App {
-                app_id: a.unsigned_abs(),
-                installation_id: i.unsigned_abs(),
-                private_key: k,
-            }),
-            _ => None,
-        }
-    } else {
-        p.add(
-            s.key("token_file"),
-            "is required (or app_id + installation_id + private_key_file)",
-        );
-        None
-    };
+    let auth = read_auth(&mut s, r, p);
     let labels = s.string_list("labels", p).unwrap_or_default();
     let attachment_max_bytes: u64 = s.number_or("attachment_max_bytes", 0..=50 << 20, 10 << 20, p);
     let inline_max_bytes: u64 = s.number_or("inline_max_bytes", 0..=16 << 10, 8 << 10, p);
@@ -159,4 +129,40 @@ fn read_github(mut s: Section, r: &Resolver, p: &mut Problems) -> Option<GithubS
         retry_max: retry_max.max(retry_base),
         privacy_check_interval,
     })
+}
+
+/// `token_file`, or `app_id` + `installation_id` + `private_key_file`: how
+/// a GitHub client authenticates (the tracker, each advisory source).
+pub(super) fn read_auth(s: &mut Section, r: &Resolver, p: &mut Problems) -> Option<GithubAuth> {
+    if s.has("token_file") {
+        for k in ["app_id", "installation_id", "private_key_file"] {
+            if s.has(k) {
+                p.add(s.key(k), "cannot be combined with token_file");
+            }
+        }
+        read_secret(s, "token_file", true, r, p).map(GithubAuth::Token)
+    } else if s.has("app_id") || s.has("installation_id") || s.has("private_key_file") {
+        let app_id = s.opt_integer("app_id", 1..=i64::MAX, p);
+        let installation_id = s.opt_integer("installation_id", 1..=i64::MAX, p);
+        for (k, v) in [("app_id", app_id), ("installation_id", installation_id)] {
+            if v.is_none() && !s.has(k) {
+                p.add(s.key(k), "is required for GitHub App authentication");
+            }
+        }
+        let private_key = read_secret(s, "private_key_file", true, r, p);
+        match (app_id, installation_id, private_key) {
+            (Some(a), Some(i), Some(k)) => Some(GithubAuth::App {
+                app_id: a.unsigned_abs(),
+                installation_id: i.unsigned_abs(),
+                private_key: k,
+            }),
+            _ => None,
+        }
+    } else {
+        p.add(
+            s.key("token_file"),
+            "is required (or app_id + installation_id + private_key_file)",
+        );
+        None
+    }
 }

@@ -264,6 +264,20 @@ pub async fn run(settings: &Settings, connectivity: bool) -> Report {
         },
         Err(e) => report.config.push(format!("tracker: {e}")),
     }
+    match crate::daemon::build_advisory_clients(settings) {
+        Ok(clients) => {
+            for c in clients {
+                match c.check().await {
+                    Ok(m) => report.ok.push(m),
+                    Err(e) if e.is_permanent() => report.config.push(e.to_string()),
+                    Err(e) => report
+                        .connectivity
+                        .push(format!("{}: {e}", c.scope.label())),
+                }
+            }
+        }
+        Err(e) => report.config.push(format!("advisories: {e}")),
+    }
     match build_mailer(settings) {
         Ok(m) => match m.check().await {
             Ok(msg) => report.ok.push(msg),

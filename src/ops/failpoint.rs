@@ -45,6 +45,9 @@ pub const POINTS: &[&str] = &[
     "effect.command.sent",
     "effect.command.answered",
     "effect.status_block.written",
+    "effect.advisory.filed",
+    "effect.advisory.mirrored",
+    "effect.ghsa.created",
 ];
 
 /// Points reached with a key (the tracking ID of the message being opened).

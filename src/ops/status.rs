@@ -110,6 +110,9 @@ pub struct Snapshot {
     /// while conversation is off or before its first pass).
     #[serde(default)]
     pub commands: Option<crate::ops::metrics::conversation::Commands>,
+    /// GitHub Security Advisories taken in.
+    #[serde(default)]
+    pub advisories: Vec<advisories::AdvisoryRow>,
     /// Each report's facts for `secintake report` (which reads them here
     /// while the daemon holds the store).
     #[serde(default)]
@@ -249,6 +252,7 @@ pub fn snapshot(records: &[Record]) -> Snapshot {
         records: records.iter().map(|r| row(r, now)).collect(),
         commands: None,
         facts: Vec::new(),
+        advisories: Vec::new(),
     }
 }
 
@@ -293,6 +297,7 @@ pub fn publish(
     }
     snap.daemon = Some(daemon);
     snap.commands = crate::ops::metrics::global().commands_counted();
+    snap.advisories = advisories::remembered();
     let path = state_dir.join("status.json");
     let tmp = state_dir.join(".status.json.tmp");
     let result = serde_json::to_vec_pretty(&snap)
@@ -434,6 +439,7 @@ pub fn current(state_dir: &Path) -> Result<Snapshot, String> {
                 let counted =
                     crate::pipeline::conversation::counts(&store).map_err(|e| e.to_string())?;
                 snap.commands = (counted != Default::default()).then_some(counted);
+                snap.advisories = advisories::rows(&store).map_err(|e| e.to_string())?;
                 snap
             }
             Err(e) => published.ok_or_else(|| {
@@ -447,5 +453,6 @@ pub fn current(state_dir: &Path) -> Result<Snapshot, String> {
     Ok(refresh(snap, Utc::now()))
 }
 
+pub mod advisories;
 #[cfg(test)]
 mod tests;

@@ -53,6 +53,24 @@ impl DirectoryTracker {
         Ok(files)
     }
 
+    /// The title of issue `number` (its file's `# ` line).
+    pub fn issue_title(&self, number: u64) -> Effect<String> {
+        let path = self
+            .issue_files()?
+            .into_iter()
+            .find(|(n, _)| *n == number)
+            .map(|(_, p)| p)
+            .ok_or_else(|| {
+                EffectError::Permanent(format!("no issue {number} in {}", self.dir.display()))
+            })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix("# "))
+            .unwrap_or("")
+            .to_string())
+    }
+
     fn url(path: &Path) -> String {
         format!(
             "file://{}",

@@ -18,6 +18,7 @@ pub mod github;
 pub mod issue_state;
 pub mod marker;
 pub mod privacy;
+pub mod title;
 
 use chrono::{DateTime, Utc};
 

@@ -27,6 +27,7 @@
 //!
 //! Both stop serving when the [`GithubFake`] is dropped.
 
+mod advisories;
 mod codec;
 mod contents;
 mod events;
@@ -47,6 +48,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+pub use advisories::{triage_report, FakeAdvisory};
 use state::{now, RepoState, State};
 pub use state::{FakeIssue, FakeLabel, Fault, RecordedRequest, BOT_ID, BOT_LOGIN};
 
@@ -239,6 +241,19 @@ impl GithubFake {
         let mut st = self.st();
         st.rate.remaining = remaining.min(st.rate.limit);
         st.rate.reset = reset_at;
+    }
+
+    /// Gives `token` a primary budget of its own (as GitHub keeps one per
+    /// user or installation): at 0 its requests get 403 until `reset_at`.
+    pub fn set_token_rate_limit(&self, token: &str, remaining: u64, reset_at: DateTime<Utc>) {
+        self.st().token_rate.insert(
+            token.to_string(),
+            state::RateLimit {
+                limit: 5000,
+                remaining: remaining.min(5000),
+                reset: reset_at,
+            },
+        );
     }
 
     /// The current primary budget.

@@ -3,6 +3,7 @@
 //! configuration pointing at them, and the daemon as a child process.
 #![allow(dead_code)]
 
+pub mod advisories;
 pub mod channels;
 pub mod conversation;
 pub mod daemon;

@@ -156,6 +156,7 @@ mod postponed_and_tracker {
             records: vec![row],
             commands: None,
             facts: Vec::new(),
+            advisories: Vec::new(),
         };
         let snap = refresh(snap, t0 + Duration::days(3) + Duration::minutes(1));
         assert_eq!(snap.records[0].overdue.len(), 1);
@@ -186,6 +187,7 @@ mod postponed_and_tracker {
             records: Vec::new(),
             commands: None,
             facts: Vec::new(),
+            advisories: Vec::new(),
         }
     }
 

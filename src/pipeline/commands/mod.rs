@@ -26,6 +26,7 @@
 //! | `/ghsa GHSA-xxxx-xxxx-xxxx` | links the advisory (a pasted advisory URL in any coordinator comment does too) |
 //! | `/cve CVE-YYYY-NNNN` | links the CVE ID |
 //! | `/credit "Name (handle)"` | how the reporter is to be credited |
+//! | `/ghsa draft OWNER/REPO` | creates a draft repository advisory from the report |
 //!
 //! `plain` sends without encryption even when the report came encrypted
 //! and no key of the reporter is known (otherwise nothing is sent in clear).
@@ -75,8 +76,8 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "ghsa",
-        "/ghsa GHSA-xxxx-xxxx-xxxx",
-        "link the GitHub security advisory",
+        "/ghsa GHSA-xxxx-xxxx-xxxx | draft OWNER/REPO",
+        "link the GitHub security advisory, or create a draft advisory in OWNER/REPO from the report (the text below the first line its description)",
     ),
     ("cve", "/cve CVE-YYYY-NNNN", "link the CVE ID"),
     (
@@ -144,6 +145,10 @@ pub enum Command {
     Notice(Notice),
     /// A lifecycle change: no mail.
     Change(Change),
+    /// A draft repository advisory in `repo` (`owner/name`).
+    GhsaDraft {
+        repo: String,
+    },
 }
 
 impl Command {
@@ -155,6 +160,7 @@ impl Command {
             Command::Reply { plain: true } => "reply plain".into(),
             Command::Notice(n) => format!("notice {}", n.name()),
             Command::Change(c) => c.name().into(),
+            Command::GhsaDraft { repo } => format!("ghsa draft {repo}"),
         }
     }
 
@@ -228,6 +234,17 @@ fn cve_id(arg: &str) -> Option<String> {
             .is_some_and(|n| (4..=7).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
         && parts.next().is_none();
     ok.then_some(id)
+}
+
+/// `owner/name` as GitHub allows them.
+fn repository(arg: &str) -> Option<String> {
+    let (o, n) = arg.split_once('/')?;
+    let ok = |x: &str| {
+        (1..=100).contains(&x.len())
+            && x.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    (ok(o) && ok(n)).then(|| arg.to_string())
 }
 
 /// A version: 1 to 64 of `[A-Za-z0-9._+-]`, starting alphanumeric.
@@ -317,6 +334,19 @@ pub fn parse(body: &str) -> Option<Result<Parsed, ParseError>> {
             Ok(n) => Command::Notice(n),
             Err(e) => return Some(Err(e)),
         },
+        "ghsa"
+            if args
+                .first()
+                .is_some_and(|d| d.eq_ignore_ascii_case("draft")) =>
+        {
+            match args.as_slice() {
+                [_, repo] => match repository(repo) {
+                    Some(repo) => Command::GhsaDraft { repo },
+                    None => return Some(Err(error("ghsa", "the repository must be OWNER/REPO"))),
+                },
+                _ => return Some(Err(error("ghsa", "/ghsa draft takes one OWNER/REPO"))),
+            }
+        }
         _ => match lifecycle::parse(&name, &args, line) {
             Some(Ok(c)) => Command::Change(c),
             Some(Err(e)) => return Some(Err(e)),
@@ -328,6 +358,12 @@ pub fn parse(body: &str) -> Option<Result<Parsed, ParseError>> {
             }
         },
     };
+    if matches!(command, Command::GhsaDraft { .. }) && text.is_empty() {
+        return Some(Err(error(
+            "ghsa",
+            "no description: write the advisory's description below the first line",
+        )));
+    }
     if matches!(command, Command::Reply { .. }) && text.is_empty() {
         return Some(Err(error(
             "reply",
@@ -425,6 +461,30 @@ mod tests {
         }
         let many = format!("/notice released {}", vec!["1.0"; 21].join(" "));
         assert!(err(&many).problem.contains("at most"));
+    }
+
+    #[test]
+    fn ghsa_draft_names_a_repository_and_needs_a_description() {
+        let p = ok("/ghsa draft jupyterhub/jupyterhub\nThe proxy leaks tokens.");
+        assert_eq!(
+            p.command,
+            Command::GhsaDraft {
+                repo: "jupyterhub/jupyterhub".into()
+            }
+        );
+        assert_eq!(p.text, "The proxy leaks tokens.");
+        assert_eq!(p.command.label(), "ghsa draft jupyterhub/jupyterhub");
+        for (body, problem) in [
+            ("/ghsa draft jupyterhub/jupyterhub", "no description"),
+            ("/ghsa draft jupyterhub\nx", "OWNER/REPO"),
+            ("/ghsa draft a/b/c\nx", "OWNER/REPO"),
+            ("/ghsa draft a/b;rm\nx", "OWNER/REPO"),
+            ("/ghsa draft\nx", "unknown arguments"),
+        ] {
+            let e = err(body);
+            assert!(e.problem.contains(problem), "{body}: {e}");
+            assert_eq!(e.usage, "/ghsa draft OWNER/REPO", "{body}");
+        }
     }
 
     #[test]

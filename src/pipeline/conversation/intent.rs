@@ -40,6 +40,9 @@ pub enum Mail {
     /// A lifecycle command: applied to the report, no mail (`what` it
     /// changed, in words).
     Applied { what: String },
+    /// A command that mails nothing (`/ghsa draft`) did its work; `note`
+    /// (ours: IDs, URLs, no coordinator text) is said on the issue.
+    Done { note: String },
     /// Not a command we act on (an outsider's, or on an issue that is no
     /// report's): logged by ID, nothing said on the issue.
     Ignored { reason: String },
@@ -67,6 +70,11 @@ pub struct Intent {
     #[serde(default)]
     pub failure_said: bool,
     pub answer_attempts: Attempts,
+    /// `/ghsa draft`: when the first create request was about to go out
+    /// (written synced before it). Set, a later attempt looks for the
+    /// draft before creating one.
+    #[serde(default)]
+    pub drafting_since: Option<DateTime<Utc>>,
 }
 
 impl Intent {
@@ -102,7 +110,7 @@ impl Intent {
     pub fn finished(&self) -> bool {
         match self.mail {
             Mail::Pending | Mail::Sending { .. } => false,
-            Mail::Sent { .. } | Mail::Refused { .. } => self.answered,
+            Mail::Sent { .. } | Mail::Refused { .. } | Mail::Done { .. } => self.answered,
             Mail::Ignored { .. } | Mail::Applied { .. } => true,
         }
     }

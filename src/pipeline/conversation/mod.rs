@@ -18,6 +18,8 @@
 //! 3. **send** ([`send`]): the mail to the report's reply address, signed
 //!    and encrypted to the reporter's key when one is known; a report that
 //!    came encrypted gets nothing in clear without `/reply plain`.
+//!    `/ghsa draft` mails nothing: it creates a draft security advisory
+//!    instead ([`ghsa_draft`]), once per comment.
 //! 4. **answer** on the issue, once (marker line first, looked for before
 //!    posting): what went where, or why nothing did.
 //!
@@ -25,6 +27,7 @@
 //! every `[conversation] poll_interval` (waking from IMAP IDLE for it), or
 //! sooner when a retry is due.
 
+mod ghsa_draft;
 pub mod intent;
 mod send;
 
@@ -70,14 +73,21 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
             count(&mut counts, &i);
             continue;
         }
-        if matches!(i.mail, Mail::Pending | Mail::Sending { .. }) && due(&i.mail_attempts, now) {
+        let drafts = matches!(i.command, Some(commands::Command::GhsaDraft { .. }));
+        if matches!(i.mail, Mail::Pending) && drafts && due(&i.mail_attempts, now) {
+            ghsa_draft::act(p, &mut i).await?;
+        } else if matches!(i.mail, Mail::Pending | Mail::Sending { .. })
+            && due(&i.mail_attempts, now)
+        {
             p.send_reply(&mut i).await?;
         }
         if matches!(i.mail, Mail::Pending) && i.mail_attempts.count > 0 && !i.failure_said {
             say_failure(p, &mut i).await?;
         }
-        if matches!(i.mail, Mail::Sent { .. } | Mail::Refused { .. })
-            && !i.answered
+        if matches!(
+            i.mail,
+            Mail::Sent { .. } | Mail::Refused { .. } | Mail::Done { .. }
+        ) && !i.answered
             && due(&i.answer_attempts, now)
         {
             answer(p, &mut i).await?;
@@ -145,7 +155,7 @@ fn first_reply_times(store: &dyn crate::store::Store, c: &mut Commands) -> Resul
 fn count(c: &mut Commands, i: &Intent) {
     let n = match i.mail {
         Mail::Pending | Mail::Sending { .. } => &mut c.pending,
-        Mail::Sent { .. } => &mut c.sent,
+        Mail::Sent { .. } | Mail::Done { .. } => &mut c.sent,
         Mail::Refused { .. } => &mut c.refused,
         Mail::Ignored { .. } => &mut c.ignored,
         Mail::Applied { .. } => &mut c.applied,
@@ -243,6 +253,7 @@ fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), Store
         answered: false,
         failure_said: false,
         answer_attempts: Attempts::default(),
+        drafting_since: None,
     };
     let conv = &p.settings.conversation;
     i.mail = if !c.by_collaborator() {
@@ -262,6 +273,11 @@ fn judge(p: &Pipeline, c: &IssueComment, now: DateTime<Utc>) -> Result<(), Store
                 let mut rec = report.clone();
                 let what = lifecycle::apply(&mut rec, &change, now);
                 p.store.put(&rec)?;
+                if let commands::Change::Credit { name } = &change {
+                    // What `/ghsa draft` credits (a GitHub login only).
+                    crate::pipeline::credit::Consent::from_credit_line(name, now)
+                        .save(p.store.as_ref(), &rec.tracking_id)?;
+                }
                 i.command = Some(Command::Change(change));
                 i.answered = true;
                 Mail::Applied { what }
@@ -358,6 +374,7 @@ async fn answer(p: &Pipeline, i: &mut Intent) -> Result<(), StoreError> {
             at: *at,
         },
         Mail::Refused { reason } => Outcome::Refused { reason },
+        Mail::Done { note } => Outcome::Done { note },
         _ => return Ok(()),
     };
     let body = p

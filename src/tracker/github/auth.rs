@@ -18,8 +18,18 @@ use crate::config::{GithubAuth, GithubSettings};
 pub const API_VERSION: &str = "2022-11-28";
 
 pub fn client(settings: &GithubSettings) -> anyhow::Result<Octocrab> {
+    client_for(
+        &settings.api_url,
+        &settings.auth,
+        "tracker.github.private_key_file",
+    )
+}
+
+/// A client for `api_url` with `auth`; `key_setting` names the private
+/// key's setting in errors.
+pub fn client_for(api_url: &str, auth: &GithubAuth, key_setting: &str) -> anyhow::Result<Octocrab> {
     let builder = Octocrab::builder()
-        .base_uri(settings.api_url.as_str())?
+        .base_uri(api_url)?
         // Never retry inside octocrab: a retried POST whose first answer was
         // lost files twice. The supervisor retries after `find`.
         .add_retry_config(RetryConfig::None)
@@ -28,7 +38,7 @@ pub fn client(settings: &GithubSettings) -> anyhow::Result<Octocrab> {
         // octocrab 0.54 sends `X-GitHub-Api-Version: 2022-11-28` itself
         // (API_VERSION; adding it again would send it twice) but no Accept.
         .add_header(ACCEPT, "application/vnd.github+json".to_string());
-    Ok(match &settings.auth {
+    Ok(match auth {
         GithubAuth::Token(token) => builder
             .personal_token(token.expose().trim().to_string())
             .build()?,
@@ -39,9 +49,7 @@ pub fn client(settings: &GithubSettings) -> anyhow::Result<Octocrab> {
         } => {
             let key = octocrab::EncodingKey::from_rsa_pem(private_key.expose().as_bytes())
                 .map_err(|_| {
-                    anyhow::anyhow!(
-                        "tracker.github.private_key_file is not an RSA private key in PEM form"
-                    )
+                    anyhow::anyhow!("{key_setting} is not an RSA private key in PEM form")
                 })?;
             builder
                 .app(AppId(*app_id), key)

@@ -164,6 +164,24 @@ impl GithubTracker {
         issue_filing(&created.json, "creating an issue")
     }
 
+    /// The title of issue `number`.
+    pub async fn issue_title(&self, number: u64) -> Effect<String> {
+        let what = "reading an issue's title";
+        let issue = self
+            .api
+            .call(
+                what,
+                Method::GET,
+                &format!("{}/issues/{number}", self.repo_path()),
+                None,
+                &[],
+            )
+            .await?;
+        str_field(&issue.json, "title")
+            .map(str::to_string)
+            .ok_or_else(|| malformed(what, "title"))
+    }
+
     /// Labels first: repeating them is harmless, repeating the comment is not.
     pub async fn comment(&self, draft: &CommentDraft) -> Effect<Filing> {
         if !draft.labels.is_empty() {

@@ -10,6 +10,7 @@
 //! repository was last seen private ([`crate::tracker::privacy`]).
 
 mod activity;
+pub mod advisories;
 mod auth;
 mod comments;
 mod contents;

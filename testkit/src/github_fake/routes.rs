@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::codec::{percent_encode, random_alnum};
 use super::state::{now, ts, RepoState, State, BOT_LOGIN};
-use super::{contents, events, issues, json as gj, labels, search};
+use super::{advisories, contents, events, issues, json as gj, labels, search};
 
 /// One parsed request, as the handlers see it.
 pub(crate) struct Ctx {
@@ -17,6 +17,8 @@ pub(crate) struct Ctx {
     pub body: Vec<u8>,
     /// `http://127.0.0.1:PORT/`
     pub base: String,
+    /// The token of `Authorization`, if one was sent.
+    pub token: Option<String>,
 }
 
 impl Ctx {
@@ -128,6 +130,10 @@ pub(crate) fn dispatch(st: &mut State, cx: &Ctx) -> Reply {
         ("GET" | "PUT" | "DELETE", ["repos", o, r, "contents", rest @ ..]) => {
             contents::handle(st, cx, o, r, &rest.join("/"))
         }
+        ("GET" | "POST", ["repos", o, r, "security-advisories"]) => {
+            advisories::repo_advisories(st, cx, o, r)
+        }
+        ("GET", ["orgs", org, "security-advisories"]) => advisories::list_org(st, cx, org),
         ("GET", ["search", "issues"]) => search::issues(st, cx),
         ("GET", ["user"]) => Ok(Reply::ok(gj::user(&cx.base, BOT_LOGIN))),
         ("GET", ["rate_limit"]) => Ok(rate_limit(st)),

@@ -128,6 +128,10 @@ async fn handle(
             query: parse_query(query),
             body,
             base: st.base_url.clone(),
+            token: auth
+                .as_deref()
+                .and_then(|a| a.trim().split_once(' '))
+                .map(|(_, t)| t.trim().to_string()),
         };
         authorize(&mut st, auth.as_deref(), is_app).unwrap_or_else(|| dispatch(&mut st, &cx))
     });
@@ -136,7 +140,11 @@ async fn handle(
         Some(Fault::StatusAfterApply(s)) => fault_reply(&Fault::Status(s)),
         _ => reply,
     };
-    Ok(to_response(&st, path, reply))
+    let token = auth
+        .as_deref()
+        .and_then(|a| a.trim().split_once(' '))
+        .map(|(_, t)| t.trim().to_string());
+    Ok(to_response(&st, token.as_deref(), path, reply))
 }
 
 /// `None` if the request may proceed; otherwise the 401/403 to send.
@@ -153,11 +161,19 @@ fn authorize(st: &mut State, auth: Option<&str>, is_app: bool) -> Option<Reply> 
         return (!jwt_ok)
             .then(|| Reply::new(401, gj::error("A JSON web token could not be decoded")));
     }
-    if !credential.is_some_and(|(_, t)| st.tokens.contains(&t)) {
+    if !credential
+        .as_ref()
+        .is_some_and(|(_, t)| st.tokens.contains(t))
+    {
         return Some(Reply::new(401, gj::error("Bad credentials")));
     }
-    st.rate.refresh(now());
-    if st.rate.remaining == 0 {
+    let token = credential.map(|(_, t)| t).unwrap_or_default();
+    let rate = match st.token_rate.get_mut(&token) {
+        Some(r) => r,
+        None => &mut st.rate,
+    };
+    rate.refresh(now());
+    if rate.remaining == 0 {
         return Some(Reply::new(
             403,
             json!({
@@ -166,7 +182,7 @@ fn authorize(st: &mut State, auth: Option<&str>, is_app: bool) -> Option<Reply> 
             }),
         ));
     }
-    st.rate.remaining -= 1;
+    rate.remaining -= 1;
     None
 }
 
@@ -201,7 +217,8 @@ fn request_id() -> String {
     random_alnum(8).to_ascii_uppercase()
 }
 
-fn to_response(st: &State, path: &str, reply: Reply) -> Response<Body> {
+fn to_response(st: &State, token: Option<&str>, path: &str, reply: Reply) -> Response<Body> {
+    let rate = token.and_then(|t| st.token_rate.get(t)).unwrap_or(&st.rate);
     let resource = if path.starts_with("/search/") {
         "search"
     } else {
@@ -209,12 +226,12 @@ fn to_response(st: &State, path: &str, reply: Reply) -> Response<Body> {
     };
     let mut b = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("x-ratelimit-limit", st.rate.limit.to_string())
-        .header("x-ratelimit-remaining", st.rate.remaining.to_string())
-        .header("x-ratelimit-reset", st.rate.reset.timestamp().to_string())
+        .header("x-ratelimit-limit", rate.limit.to_string())
+        .header("x-ratelimit-remaining", rate.remaining.to_string())
+        .header("x-ratelimit-reset", rate.reset.timestamp().to_string())
         .header(
             "x-ratelimit-used",
-            st.rate.limit.saturating_sub(st.rate.remaining).to_string(),
+            rate.limit.saturating_sub(rate.remaining).to_string(),
         )
         .header("x-ratelimit-resource", resource)
         .header("x-github-api-version-selected", "2022-11-28")

@@ -217,6 +217,13 @@ pub(crate) struct State {
     pub fail_until: Option<(Instant, Fault)>,
     pub rate: RateLimit,
     pub search_lag: Duration,
+    /// Repository security advisories of every repository.
+    pub advisories: Vec<super::advisories::AdvisoryRec>,
+    /// Tokens with a primary rate-limit budget of their own (GitHub's is
+    /// per user or installation); the others share `rate`.
+    pub token_rate: std::collections::HashMap<String, RateLimit>,
+    /// (token, organisation or `owner/name`) pairs denied advisories.
+    pub advisory_denied: Vec<(String, String)>,
 }
 
 impl State {
@@ -236,6 +243,9 @@ impl State {
                 reset: now() + chrono::Duration::hours(1),
             },
             search_lag: Duration::ZERO,
+            advisories: Vec::new(),
+            token_rate: std::collections::HashMap::new(),
+            advisory_denied: Vec::new(),
         }
     }
 
