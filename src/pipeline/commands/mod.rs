@@ -479,11 +479,14 @@ mod tests {
             ("/ghsa draft jupyterhub\nx", "OWNER/REPO"),
             ("/ghsa draft a/b/c\nx", "OWNER/REPO"),
             ("/ghsa draft a/b;rm\nx", "OWNER/REPO"),
-            ("/ghsa draft\nx", "unknown arguments"),
+            ("/ghsa draft\nx", "takes one OWNER/REPO"),
         ] {
             let e = err(body);
             assert!(e.problem.contains(problem), "{body}: {e}");
-            assert_eq!(e.usage, "/ghsa draft OWNER/REPO", "{body}");
+            assert_eq!(
+                e.usage, "/ghsa GHSA-xxxx-xxxx-xxxx | draft OWNER/REPO",
+                "{body}"
+            );
         }
     }
 
