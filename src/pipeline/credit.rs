@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Store, StoreError};
+use crate::store::{meta, Store, StoreError};
 
 const PREFIX: &str = "credit/";
 
@@ -42,20 +42,11 @@ impl Consent {
     }
 
     pub fn load(store: &dyn Store, tracking_id: &str) -> Result<Option<Consent>, StoreError> {
-        let key = format!("{PREFIX}{tracking_id}");
-        store
-            .meta_get(&key)?
-            .map(|v| {
-                serde_json::from_slice(&v)
-                    .map_err(|e| StoreError::Corrupt(key.clone(), e.to_string()))
-            })
-            .transpose()
+        meta::load(store, &format!("{PREFIX}{tracking_id}"))
     }
 
     pub fn save(&self, store: &dyn Store, tracking_id: &str) -> Result<(), StoreError> {
-        // Strings and a date: serialising cannot fail.
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        store.meta_put(&format!("{PREFIX}{tracking_id}"), &bytes, false)
+        meta::save(store, &format!("{PREFIX}{tracking_id}"), self, false)
     }
 }
 

@@ -19,6 +19,7 @@
 //! (the store, its in-memory record cache, its consistency check).
 
 pub mod consistency;
+pub mod meta;
 mod sled;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compose::advisory::AdvisoryState;
 use crate::record::{Attempts, Filing, Fingerprint, Watch};
-use crate::store::{Store, StoreError};
+use crate::store::{meta, Store, StoreError};
 
 pub const PREFIX: &str = "advisories/record/";
 const SINCE_PREFIX: &str = "advisories/since/";
@@ -64,34 +64,23 @@ impl AdvisoryRecord {
     }
 
     pub fn load(store: &dyn Store, ghsa_id: &str) -> Result<Option<AdvisoryRecord>, StoreError> {
-        let key = Self::key(ghsa_id);
-        store.meta_get(&key)?.map(|v| decode(&key, &v)).transpose()
+        meta::load(store, &Self::key(ghsa_id))
     }
 
     /// Every advisory record, by GHSA ID.
     pub fn all(store: &dyn Store) -> Result<Vec<AdvisoryRecord>, StoreError> {
-        store
-            .meta_scan(PREFIX)?
-            .iter()
-            .map(|(k, v)| decode(k, v))
-            .collect()
+        meta::scan(store, PREFIX)
     }
 
     /// Writes it durably; `synced` right before a side effect.
     pub fn save(&self, store: &dyn Store, synced: bool) -> Result<(), StoreError> {
-        // Strings, numbers and dates: serialising cannot fail.
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        store.meta_put(&Self::key(&self.ghsa_id), &bytes, synced)
+        meta::save(store, &Self::key(&self.ghsa_id), self, synced)
     }
 
     /// The marker ID of the `n`th mirrored change (`GHSA-…/state:n`).
     pub fn change_marker(&self, n: u32) -> String {
         format!("{}/state:{n}", self.ghsa_id)
     }
-}
-
-fn decode(key: &str, bytes: &[u8]) -> Result<AdvisoryRecord, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(key.to_string(), e.to_string()))
 }
 
 /// The newest `updated_at` a source's listing was read down to.

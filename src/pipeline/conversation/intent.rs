@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::pipeline::commands::Command;
 use crate::record::Attempts;
-use crate::store::{Store, StoreError};
+use crate::store::{meta, Store, StoreError};
 
 /// Where the intents live.
 pub const PREFIX: &str = "conversation/intent/";
@@ -84,26 +84,17 @@ impl Intent {
 
     /// The intent of comment `comment_id`, if it was seen.
     pub fn load(store: &dyn Store, comment_id: u64) -> Result<Option<Intent>, StoreError> {
-        store
-            .meta_get(&Self::key(comment_id))?
-            .map(|v| decode(&Self::key(comment_id), &v))
-            .transpose()
+        meta::load(store, &Self::key(comment_id))
     }
 
     /// Every intent, oldest comment first.
     pub fn all(store: &dyn Store) -> Result<Vec<Intent>, StoreError> {
-        store
-            .meta_scan(PREFIX)?
-            .iter()
-            .map(|(k, v)| decode(k, v))
-            .collect()
+        meta::scan(store, PREFIX)
     }
 
     /// Writes it durably; `synced` before a side effect.
     pub fn save(&self, store: &dyn Store, synced: bool) -> Result<(), StoreError> {
-        // A struct of strings, numbers and dates: serialising cannot fail.
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        store.meta_put(&Self::key(self.comment_id), &bytes, synced)
+        meta::save(store, &Self::key(self.comment_id), self, synced)
     }
 
     /// Nothing more to do for it.
@@ -114,10 +105,6 @@ impl Intent {
             Mail::Ignored { .. } | Mail::Applied { .. } => true,
         }
     }
-}
-
-fn decode(key: &str, bytes: &[u8]) -> Result<Intent, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(key.to_string(), e.to_string()))
 }
 
 /// The high-water mark, if one was written.
