@@ -306,6 +306,25 @@ fn triage_advisories_are_filed_once_linked_and_mirrored() {
     assert!(out.contains("published, CVE-2026-40001"), "{out}");
     assert!(out.contains("3 advisory(ies) taken in"), "{out}");
 
+    // `report` counts the advisories as a channel of their own: the lab
+    // one published (fixed, with its CVE), the other two in triage.
+    let (code, out) = run_cli(&[
+        "report",
+        "--config",
+        env.config.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let figures: serde_json::Value = serde_json::from_str(&out).expect("JSON figures");
+    assert_eq!(figures["by_channel"]["ghsa"], 3, "{out}");
+    assert_eq!(figures["by_channel"]["mail"], 1, "{out}");
+    assert_eq!(figures["received"], 4, "{out}");
+    assert_eq!(figures["by_phase"]["fixed"], 1, "{out}");
+    assert_eq!(figures["by_phase"]["triage"], 3, "{out}");
+    assert_eq!(figures["ghsas_linked"], 3, "{out}");
+    assert_eq!(figures["cves_linked"], 1, "{out}");
+
     // 5. A token that cannot read its source: check names that source.
     env.github.deny_advisories(HUB_TOKEN, "jupyterhub");
     let (code, out) = run_cli(&["check", "--config", env.config.to_str().unwrap()]);

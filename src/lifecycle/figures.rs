@@ -17,14 +17,16 @@ use crate::record::{Ack, Kind, Record, SourceRef};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReportFacts {
     pub tracking_id: String,
-    /// How it reached us: `mail` (the watched mailbox, our lists included)
-    /// or `team forward`.
+    /// How it reached us: `mail` (the watched mailbox, our lists included),
+    /// `team forward`, or `ghsa` (a GitHub Security Advisory taken in).
     pub channel: String,
     /// The issue's labels as last seen.
     pub labels: Vec<String>,
     pub received_at: DateTime<Utc>,
     pub respond_by: DateTime<Utc>,
     pub disclose_by: DateTime<Utc>,
+    /// The acknowledgement mail; for an advisory, the first coordinator
+    /// activity seen on its issue.
     pub acknowledged_at: Option<DateTime<Utc>>,
     /// The first command mail (a coordinator's words) sent about it.
     pub first_reply_at: Option<DateTime<Utc>>,
@@ -243,7 +245,10 @@ impl Figures {
             self.accepted
         ));
         for (what, s) in [
-            ("acknowledgement", &self.to_acknowledge),
+            (
+                "acknowledgement (an advisory: first coordinator activity)",
+                &self.to_acknowledge,
+            ),
             ("first human reply", &self.to_first_human_reply),
             ("fix (closed as completed)", &self.to_fix),
             ("disclosure (announcement date)", &self.to_disclosure),

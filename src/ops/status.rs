@@ -119,16 +119,24 @@ pub struct Snapshot {
     pub facts: Vec<ReportFacts>,
 }
 
-/// The reports' facts for the yearly figures; none if the store cannot
-/// say when reporters were first answered (logged).
+/// The reports' facts for the yearly figures: mail reports and the
+/// advisories taken in (what the store cannot say is logged and left out).
 pub fn report_facts(store: &dyn crate::store::Store, records: &[Record]) -> Vec<ReportFacts> {
-    match crate::pipeline::conversation::first_replies(store) {
+    let mut facts = match crate::pipeline::conversation::first_replies(store) {
         Ok(first) => ReportFacts::of(records, &first),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the command intents for the report facts");
             ReportFacts::of(records, &Default::default())
         }
+    };
+    // GitHub Security Advisories taken in count as reports too.
+    match crate::pipeline::advisories::record::AdvisoryRecord::all(store) {
+        Ok(all) => facts.extend(all.iter().filter_map(|a| a.facts())),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the advisory records for the report facts")
+        }
     }
+    facts
 }
 
 fn overdue(

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::compose::advisory::AdvisoryState;
+use crate::lifecycle::figures::ReportFacts;
 use crate::record::{Attempts, Filing, Fingerprint, Watch};
 use crate::store::{meta, Store, StoreError};
 
@@ -75,6 +76,40 @@ impl AdvisoryRecord {
     /// Writes it durably; `synced` right before a side effect.
     pub fn save(&self, store: &dyn Store, synced: bool) -> Result<(), StoreError> {
         meta::save(store, &Self::key(&self.ghsa_id), self, synced)
+    }
+
+    /// The advisory as the yearly figures count it (channel `ghsa`):
+    /// triage → triage, draft → accepted, published → fixed (and
+    /// disclosed), closed → not accepted. No acknowledgement mail goes to a
+    /// GitHub reporter: its response is the first coordinator activity
+    /// seen on its issue. `None` until it is filed.
+    pub fn facts(&self) -> Option<ReportFacts> {
+        self.filing.as_ref()?;
+        let state = &self.mirrored.state;
+        let phase = match state.as_str() {
+            "triage" => "triage",
+            "draft" => "accepted",
+            "published" => "fixed",
+            "closed" => "not accepted",
+            _ => "triage",
+        };
+        Some(ReportFacts {
+            tracking_id: self.ghsa_id.clone(),
+            channel: "ghsa".into(),
+            labels: Vec::new(),
+            received_at: self.created_at,
+            respond_by: self.respond_by,
+            disclose_by: self.created_at + chrono::Duration::days(90),
+            acknowledged_at: self.watch.coordinator_seen_at,
+            first_reply_at: None,
+            phase: phase.into(),
+            accepted: matches!(phase, "accepted" | "fixed"),
+            closed_at: None,
+            disclosed_on: None,
+            ghsa: vec![self.ghsa_id.clone()],
+            cve: self.mirrored.cve_id.iter().cloned().collect(),
+            credited: false,
+        })
     }
 
     /// The marker ID of the `n`th mirrored change (`GHSA-…/state:n`).
