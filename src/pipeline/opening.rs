@@ -4,9 +4,13 @@
 //! Opening is the one step that runs on bytes an attacker chose, so it may
 //! crash the process, panic, or run for ever. Hence:
 //!
-//! * Before an opening starts, `opening.in_progress` is written and flushed.
-//!   Found set later, when nothing runs, the process died during it (abort,
-//!   OOM kill, SIGKILL).
+//! * Before an opening starts, `opening.in_progress` is written and flushed
+//!   to the operating system (no `fdatasync`: what it guards against is the
+//!   process dying, which loses nothing the OS holds; a power cut that
+//!   loses the flag costs at most one more try of the message). Found set
+//!   later, when nothing runs, the process died during it (abort, OOM
+//!   kill, SIGKILL). Clearing it after a successful opening is flushed the
+//!   same way; failures, suspicions and stubs are synced.
 //! * A crash takes every opening running at the time with it, and whatever
 //!   else the process was doing (another record's side effect, an external
 //!   SIGKILL) may have caused it. So it is counted as a failure of the
@@ -160,7 +164,7 @@ impl Pipeline {
         }
         rec.opening.in_progress = true;
         rec.opening.alone = solo && alone;
-        self.store.put_synced(rec)?;
+        self.store.put(rec)?;
         let keyring = self.keyring.clone();
         let limits = self.settings.limits.clone();
         let id = rec.tracking_id.clone();
@@ -205,7 +209,7 @@ impl Pipeline {
                 // Opened: whatever crashed beside it earlier was not this.
                 rec.opening.in_progress = false;
                 rec.opening.suspect = 0;
-                self.store.put_synced(rec)?;
+                self.store.put(rec)?;
                 let mut opened = opened;
                 self.our_list_copy(&mut opened);
                 Ok(Finished::Opened(Box::new(opened)))
