@@ -48,15 +48,24 @@ fn list_or_own(a: &str, h: &Headers, own: &[String]) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case(a))
 }
 
-/// Whether the list rewrote `From:`: it is the list's (or our) address, or
-/// its name has the "X via LIST" form.
-fn from_rewritten(h: &Headers, own: &[String]) -> bool {
-    let via = h
-        .list_copy
-        .from_name
-        .as_deref()
-        .is_some_and(|n| n.to_ascii_lowercase().contains(" via "));
-    via || h.from.as_deref().is_some_and(|f| list_or_own(f, h, own))
+/// The list's own address as its List-Id spells it: `security.ipython.org`
+/// → `security@ipython.org` (how Google Groups and Mailman 3 name a list).
+fn list_address(list_id: &str) -> Option<String> {
+    let (local, domain) = list_id.split_once('.')?;
+    (!local.is_empty() && domain.contains('.')).then(|| format!("{local}@{domain}"))
+}
+
+/// Whether the list rewrote `From:` to its own address (named by our
+/// configured List-Id) or to one of ours. Only then is the writer taken
+/// from other headers: those addresses are our domains, which DMARC
+/// protects, while a display name ("X via Security"), `List-Post` or
+/// `X-Original-From` are anybody's to write.
+fn from_rewritten(h: &Headers, own: &[String], list_id: &str) -> bool {
+    let list = list_address(list_id);
+    h.from.as_deref().is_some_and(|f| {
+        own.iter().any(|o| o.eq_ignore_ascii_case(f))
+            || list.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(f))
+    })
 }
 
 /// Makes a copy from one of our lists a report like any other (see the
@@ -72,7 +81,7 @@ pub fn apply(opened: &mut Opened, own: &[String], channels: &Channels) -> Option
         h.precedence = None;
     }
     let mut notes = vec![format!("received through our mailing list {id}")];
-    if from_rewritten(h, own) {
+    if from_rewritten(h, own, &id) {
         let usable = |a: &Option<String>| a.clone().filter(|a| !list_or_own(a, h, own));
         let recovered = [
             ("X-Original-From", usable(&h.list_copy.original_from)),

@@ -47,23 +47,34 @@ pub fn forwarded_sender(opened: &Opened) -> Option<String> {
             return from;
         }
     }
-    inline_forward_sender(&opened.text)
+    let forward_subject = opened.subject.as_deref().is_some_and(is_forward_subject);
+    inline_forward_sender(&opened.text, forward_subject)
+}
+
+/// `Fwd:`, `Fw:` or `FW:` first: the writer's client forwarded.
+fn is_forward_subject(subject: &str) -> bool {
+    let s = subject.trim_start().to_ascii_lowercase();
+    s.starts_with("fwd:") || s.starts_with("fw:")
 }
 
 /// Whether a line starts an inline forward: Gmail's "---------- Forwarded
-/// message ---------", Thunderbird's "-------- Forwarded Message --------"
-/// and "-------- Original Message --------", Outlook's "-----Original
-/// Message-----".
-fn is_forward_marker(line: &str) -> bool {
+/// message ---------", Thunderbird's "-------- Forwarded Message --------";
+/// and, only under a `Fwd:`/`FW:` subject, Thunderbird's "-------- Original
+/// Message --------" and Outlook's "-----Original Message-----" (which
+/// both also head the quote of an ordinary reply).
+fn is_forward_marker(line: &str, forward_subject: bool) -> bool {
     let l = line.trim().to_ascii_lowercase();
-    l.starts_with("-----") && (l.contains("forwarded message") || l.contains("original message"))
+    l.starts_with("-----")
+        && (l.contains("forwarded message") || (forward_subject && l.contains("original message")))
 }
 
 /// The `From:` of the first inline forward block (within the block's
 /// first ten lines).
-fn inline_forward_sender(text: &str) -> Option<String> {
+fn inline_forward_sender(text: &str, forward_subject: bool) -> Option<String> {
     let mut lines = text.lines();
-    lines.by_ref().find(|l| is_forward_marker(l))?;
+    lines
+        .by_ref()
+        .find(|l| is_forward_marker(l, forward_subject))?;
     lines.take(10).find_map(|l| {
         let l = l.trim().trim_start_matches('>').trim();
         let (name, value) = l.split_once(':')?;
@@ -108,6 +119,7 @@ mod tests {
         let mut o =
             crate::normalize::headers_only(b"From: carol@jupyter.org\r\n\r\n", &Limits::default());
         o.text = text.into();
+        o.subject = Some("Fwd: XSS".into());
         o
     }
 
@@ -137,6 +149,19 @@ mod tests {
                 Some("dave@example.net"),
                 "{marker}"
             );
+        }
+    }
+
+    #[test]
+    fn an_outlook_reply_quoting_original_message_is_not_a_forward() {
+        for marker in [
+            "-----Original Message-----",
+            "-------- Original Message --------",
+        ] {
+            let text = format!("Thanks, we are on it.\n\n{marker}\nFrom: dave@example.net\nSubject: XSS\n\nThe report.");
+            let mut o = with_text(&text);
+            o.subject = Some("RE: XSS".into());
+            assert_eq!(forwarded_sender(&o), None, "{marker}");
         }
     }
 

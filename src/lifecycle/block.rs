@@ -125,36 +125,32 @@ pub fn sha256(block: &str) -> String {
     hex::encode(Sha256::digest(block.as_bytes()))
 }
 
-/// `body` with every status block removed and `block` put in their place
-/// (or, when there was none, after the body's first line if that is our
-/// marker line, else at the top). An unterminated block runs to the end.
+/// `body` with its status block replaced by `block`. Ours is only the
+/// block right after the body's first line when that is our marker line
+/// (or at the very top when it is not): a marker line anywhere else, say
+/// inside a report's verbatim text, is the reporter's and left alone. A
+/// block at that place without its end marker loses just its first line.
 pub fn splice(body: &str, block: &str) -> String {
-    let mut kept = String::with_capacity(body.len() + block.len());
-    let mut at: Option<usize> = None;
-    let mut rest = body;
-    while let Some((before, after)) = rest.split_once(BEGIN) {
-        kept.push_str(before);
-        at.get_or_insert(kept.len());
-        rest = after.split_once(END).map_or("", |(_, tail)| tail);
-    }
-    kept.push_str(rest);
-    let first_line = kept.lines().next().unwrap_or("");
-    let at = at.unwrap_or_else(|| {
-        if first_line.trim_start().starts_with("<!-- secintake:") {
-            (first_line.len() + 1).min(kept.len())
-        } else {
-            0
+    let (head, rest) = match body.split_once('\n') {
+        Some((first, rest)) if first.trim_start().starts_with("<!-- secintake:") => {
+            (format!("{}\n", first.trim_end_matches('\r')), rest)
         }
-    });
-    let head = kept.get(..at).unwrap_or("");
-    let tail = kept.get(at..).unwrap_or("").trim_start_matches('\n');
-    let sep_before = if head.is_empty() || head.ends_with('\n') {
-        ""
-    } else {
-        "\n"
+        _ if body.trim_start().starts_with("<!-- secintake:") && !body.contains('\n') => {
+            (format!("{}\n", body.trim_end_matches('\r')), "")
+        }
+        _ => (String::new(), body),
     };
-    format!("{head}{sep_before}{block}\n\n{tail}")
-        .trim_end_matches('\n')
+    let rest = rest.trim_start_matches(['\r', '\n']);
+    let rest = match rest.strip_prefix(BEGIN) {
+        Some(after) => match after.split_once(END) {
+            Some((_, tail)) => tail,
+            None => after.split_once('\n').map_or("", |(_, tail)| tail),
+        },
+        None => rest,
+    };
+    let rest = rest.trim_start_matches(['\r', '\n']);
+    format!("{head}{block}\n\n{rest}")
+        .trim_end_matches(['\r', '\n'])
         .to_string()
         + "\n"
 }
@@ -183,15 +179,33 @@ mod tests {
     }
 
     #[test]
-    fn two_blocks_become_one_and_the_rest_is_untouched() {
-        let body = format!("intro\n{BLOCK}\nmiddle\n{BLOCK}\nend\n");
-        let out = splice(&body, BLOCK);
-        assert_eq!(out.matches(BEGIN).count(), 1);
-        assert!(out.starts_with("intro\n"));
-        assert!(out.contains("middle") && out.contains("end"));
-        let unterminated = format!("top\n{BEGIN}\nhalf written");
-        let out = splice(&unterminated, BLOCK);
-        assert_eq!(out, format!("top\n{BLOCK}\n"));
+    fn only_the_block_under_our_marker_is_ours() {
+        // A report quoting our marker lines, even unterminated: untouched.
+        let body =
+            format!("<!-- secintake:X-1 -->\n{BLOCK}\n\n```text\n{BEGIN}\nreport text\n```\nend\n");
+        let out = splice(&body, &BLOCK.replace('A', "B"));
+        assert_eq!(out.matches(BEGIN).count(), 2);
+        assert!(out.starts_with(&format!(
+            "<!-- secintake:X-1 -->\n{}",
+            BLOCK.replace('A', "B")
+        )));
+        assert!(out.contains(&format!("```text\n{BEGIN}\nreport text\n```\nend")));
+        let unterminated = format!("<!-- secintake:X-1 -->\n{BEGIN}\nhalf\nrest");
+        assert_eq!(
+            splice(&unterminated, BLOCK),
+            format!("<!-- secintake:X-1 -->\n{BLOCK}\n\nhalf\nrest\n")
+        );
+        // No marker line: at the top.
+        assert_eq!(
+            splice("plain body", BLOCK),
+            format!("{BLOCK}\n\nplain body\n")
+        );
+        // GitHub's web editor writes CRLF.
+        let crlf = format!("<!-- secintake:X-1 -->\r\n{BLOCK}\r\n\r\n## Report\r\n");
+        assert_eq!(
+            splice(&crlf, BLOCK),
+            format!("<!-- secintake:X-1 -->\n{BLOCK}\n\n## Report\n")
+        );
     }
 
     #[test]

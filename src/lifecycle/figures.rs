@@ -25,9 +25,14 @@ pub struct ReportFacts {
     pub received_at: DateTime<Utc>,
     pub respond_by: DateTime<Utc>,
     pub disclose_by: DateTime<Utc>,
-    /// The acknowledgement mail; for an advisory, the first coordinator
-    /// activity seen on its issue.
+    /// When the acknowledgement mail went.
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// An acknowledgement is owed: not for an advisory (the reporter is on
+    /// GitHub) nor when it was deliberately suppressed (a team forward, no
+    /// reply address, automatic mail); those are left out of the
+    /// acknowledgement figures and the response promise.
+    #[serde(default = "owed")]
+    pub ack_owed: bool,
     /// The first command mail (a coordinator's words) sent about it.
     pub first_reply_at: Option<DateTime<Utc>>,
     /// `triage`, `accepted`, `not accepted`, `duplicate`, `fixed`, `closed`.
@@ -36,12 +41,20 @@ pub struct ReportFacts {
     pub closed_at: Option<DateTime<Utc>>,
     /// The announcement date the team set (`/announce-date`).
     pub disclosed_on: Option<NaiveDate>,
+    /// Disclosed, on `disclosed_on` or on a day not recorded (a published
+    /// advisory).
+    #[serde(default)]
+    pub disclosed: bool,
     pub ghsa: Vec<String>,
     pub cve: Vec<String>,
     pub credited: bool,
 }
 
 /// `team forward` (a team member forwarded it) or `mail`.
+fn owed() -> bool {
+    true
+}
+
 fn channel(r: &Record) -> &'static str {
     match (&r.source, &r.facts.forwarded_by) {
         (_, Some(_)) => "team forward",
@@ -71,11 +84,13 @@ impl ReportFacts {
                         Ack::Sent { at, .. } => Some(*at),
                         _ => None,
                     },
+                    ack_owed: !matches!(r.ack, Ack::Suppressed { .. }),
                     first_reply_at: first_replies.get(&r.tracking_id).copied(),
                     phase: phase.name().into(),
                     accepted: l.decision == Some(Decision::Accepted) || phase == Phase::Fixed,
                     closed_at: l.closed.map(|c| c.at),
                     disclosed_on: l.announce_date,
+                    disclosed: l.announce_date.is_some(),
                     ghsa: l.ghsa.clone(),
                     cve: l.cve.clone(),
                     credited: l.credit.is_some(),
@@ -120,7 +135,8 @@ pub struct Figures {
     pub to_fix: Spread,
     /// Received to the announcement date.
     pub to_disclosure: Spread,
-    /// Acknowledged after the response deadline, or not at all by then.
+    /// Acknowledged after the response deadline, or not at all by then
+    /// (reports owed an acknowledgement).
     pub past_response_promise: usize,
     /// Disclosure date missed: announced after it, or not announced and
     /// past it at the period's end (reports not rejected or duplicates).
@@ -176,7 +192,11 @@ impl Figures {
             by_label,
             by_phase,
             accepted: within.iter().filter(|f| f.accepted).count(),
-            to_acknowledge: spread(&|f| since_received(f.acknowledged_at, f)),
+            to_acknowledge: spread(&|f| {
+                f.ack_owed
+                    .then(|| since_received(f.acknowledged_at, f))
+                    .flatten()
+            }),
             to_first_human_reply: spread(&|f| since_received(f.first_reply_at, f)),
             to_fix: spread(&|f| {
                 if f.phase == "fixed" {
@@ -195,6 +215,7 @@ impl Figures {
             }),
             past_response_promise: within
                 .iter()
+                .filter(|f| f.ack_owed)
                 .filter(|f| match f.acknowledged_at {
                     Some(t) => t > f.respond_by,
                     None => judged_at > f.respond_by,
@@ -205,7 +226,7 @@ impl Figures {
                 .filter(|f| counts_for_disclosure(f))
                 .filter(|f| match f.disclosed_on {
                     Some(d) => end_of_day(d) > f.disclose_by,
-                    None => judged_at > f.disclose_by,
+                    None => !f.disclosed && judged_at > f.disclose_by,
                 })
                 .count(),
             cves_linked: cves.len(),
@@ -245,10 +266,7 @@ impl Figures {
             self.accepted
         ));
         for (what, s) in [
-            (
-                "acknowledgement (an advisory: first coordinator activity)",
-                &self.to_acknowledge,
-            ),
+            ("acknowledgement", &self.to_acknowledge),
             ("first human reply", &self.to_first_human_reply),
             ("fix (closed as completed)", &self.to_fix),
             ("disclosure (announcement date)", &self.to_disclosure),
@@ -306,5 +324,73 @@ impl Figures {
         line("ghsas_linked", self.ghsas_linked.to_string());
         line("reporters_credited", self.reporters_credited.to_string());
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn fact(id: &str, phase: &str) -> ReportFacts {
+        let received = at("2025-01-01T00:00:00Z");
+        ReportFacts {
+            tracking_id: id.into(),
+            channel: "mail".into(),
+            labels: Vec::new(),
+            received_at: received,
+            respond_by: received + chrono::Duration::days(3),
+            disclose_by: received + chrono::Duration::days(90),
+            acknowledged_at: None,
+            ack_owed: true,
+            first_reply_at: None,
+            phase: phase.into(),
+            accepted: false,
+            closed_at: None,
+            disclosed_on: None,
+            disclosed: false,
+            ghsa: Vec::new(),
+            cve: Vec::new(),
+            credited: false,
+        }
+    }
+
+    #[test]
+    fn promises_count_only_what_was_owed_and_not_kept() {
+        let mut suppressed = fact("A", "triage");
+        suppressed.ack_owed = false;
+        let unacknowledged = fact("B", "triage");
+        let mut published = fact("C", "fixed");
+        published.channel = "ghsa".into();
+        published.ack_owed = false;
+        published.disclosed = true;
+        let mut announced_late = fact("D", "fixed");
+        announced_late.acknowledged_at = Some(at("2025-01-02T00:00:00Z"));
+        announced_late.disclosed_on = NaiveDate::from_ymd_opt(2025, 6, 1);
+        announced_late.disclosed = true;
+        let rejected = fact("E", "not accepted");
+        let facts = [
+            suppressed,
+            unacknowledged,
+            published,
+            announced_late,
+            rejected,
+        ];
+        let f = Figures::compute(
+            &facts,
+            at("2025-01-01T00:00:00Z"),
+            at("2026-01-01T00:00:00Z"),
+            at("2026-12-01T00:00:00Z"),
+        );
+        // Owed and not sent: B and E (D was acknowledged within a day).
+        assert_eq!(f.past_response_promise, 2);
+        assert_eq!(f.to_acknowledge.count, 1);
+        // Past the 90 days: A and B never disclosed, D announced late;
+        // not C (published), not E (not accepted).
+        assert_eq!(f.past_disclosure_promise, 3);
+        assert_eq!(f.by_channel.get("ghsa"), Some(&1));
     }
 }

@@ -118,3 +118,28 @@ fn footers_are_cut() {
     assert_eq!(without_footer(quoted), None);
     assert_eq!(without_footer("no footer"), None);
 }
+
+#[test]
+fn list_address_from_the_list_id() {
+    assert_eq!(
+        list_address("security.ipython.org").as_deref(),
+        Some("security@ipython.org")
+    );
+    assert_eq!(
+        list_address("security.lists.jupyter.org").as_deref(),
+        Some("security@lists.jupyter.org")
+    );
+    assert_eq!(list_address("localhost"), None);
+    assert_eq!(list_address("a.b"), None);
+}
+
+/// An outsider mailing us directly with our List-Id, a "via" name and
+/// someone else's X-Original-From is not rewritten: the From address is
+/// neither the list's nor ours, so the writer stays the outsider.
+#[test]
+fn a_forged_list_copy_keeps_its_real_sender() {
+    let h = "From: \"x via Security\" <mallory@evil.example>\r\nX-Original-From: carol@jupyter.org\r\nReply-To: victim@example.org\r\nList-Id: <security.ipython.org>\r\nList-Post: <mailto:mallory@evil.example>\r\n";
+    let mut o = opened(h, "text");
+    apply(&mut o, &own(), &channels());
+    assert_eq!(o.headers.from.as_deref(), Some("mallory@evil.example"));
+}

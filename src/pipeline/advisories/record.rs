@@ -81,8 +81,7 @@ impl AdvisoryRecord {
     /// The advisory as the yearly figures count it (channel `ghsa`):
     /// triage → triage, draft → accepted, published → fixed (and
     /// disclosed), closed → not accepted. No acknowledgement mail goes to a
-    /// GitHub reporter: its response is the first coordinator activity
-    /// seen on its issue. `None` until it is filed.
+    /// GitHub reporter, so none is owed. `None` until it is filed.
     pub fn facts(&self) -> Option<ReportFacts> {
         self.filing.as_ref()?;
         let state = &self.mirrored.state;
@@ -100,12 +99,14 @@ impl AdvisoryRecord {
             received_at: self.created_at,
             respond_by: self.respond_by,
             disclose_by: self.created_at + chrono::Duration::days(90),
-            acknowledged_at: self.watch.coordinator_seen_at,
+            acknowledged_at: None,
+            ack_owed: false,
             first_reply_at: None,
             phase: phase.into(),
             accepted: matches!(phase, "accepted" | "fixed"),
             closed_at: None,
             disclosed_on: None,
+            disclosed: phase == "fixed",
             ghsa: vec![self.ghsa_id.clone()],
             cve: self.mirrored.cve_id.iter().cloned().collect(),
             credited: false,

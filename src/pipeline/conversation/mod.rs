@@ -63,9 +63,18 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
     // A new comment changes its issue: with no changed issue, no comment
     // listing (one request per quiet pass).
     let follow = p.settings.lifecycle.enabled;
-    let news = !follow || !p.tracker.lists_issue_states() || lifecycle::sync(p, now).await?;
-    if news && discover(p, now).await? && follow {
-        lifecycle::settle(p)?;
+    let listing = if follow && p.tracker.lists_issue_states() {
+        lifecycle::sync(p, now).await?
+    } else {
+        lifecycle::Listing {
+            news: true,
+            listed_at: None,
+        }
+    };
+    if listing.news && discover(p, now).await? {
+        if let Some(t) = listing.listed_at {
+            lifecycle::settle(p, t)?;
+        }
     }
     let mut counts = Commands::default();
     for mut i in Intent::all(p.store.as_ref())? {

@@ -77,10 +77,17 @@ pub async fn blocks(p: &Pipeline) -> Result<(), StoreError> {
         let written = async {
             let body = p.tracker.issue_body(issue).await?;
             let new = block::splice(&body, &shown);
-            if new != body {
-                p.tracker.set_issue_body(issue, &new).await?;
+            if new == body {
+                return Ok(());
             }
-            Ok::<_, crate::support::effect::EffectError>(())
+            use crate::render::sanitize::{body_len, GITHUB_BODY_LIMIT};
+            if body_len(&new) > GITHUB_BODY_LIMIT {
+                // A report that filled its first body: no room for the
+                // block. Recorded as written so it is not tried each pass.
+                tracing::warn!(tracking_id = %rec.tracking_id, issue, "the status block does not fit in the issue body (GitHub's size limit); not written");
+                return Ok(());
+            }
+            p.tracker.set_issue_body(issue, &new).await
         }
         .await;
         crate::ops::failpoint::hit("effect.status_block.written");

@@ -40,13 +40,15 @@ const SAME_SECOND: i64 = 2;
 /// GitHub's `updated_at` of the newest issue seen. GitHub's times have
 /// whole seconds, so an issue may be updated again within the mark's own
 /// second after it was listed: issues at exactly the mark count as news
-/// until the comments were listed at least [`SAME_SECOND`] seconds (our
-/// clock) after the mark was set. A quiet pass is then one request.
+/// until an issue listing that began at least [`SAME_SECOND`] seconds
+/// after the one that found the mark succeeded, and the comments were
+/// listed after it. A quiet pass is then one request.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct Mark {
     at: Option<DateTime<Utc>>,
-    /// When (real time, whatever the pipeline's clock says) `at` became
-    /// the mark.
+    /// When (real time, whatever the pipeline's clock says) the listing
+    /// that found `at` began: elapsed time on our own clock is what counts,
+    /// so a skew between our clock and GitHub's does not matter.
     #[serde(default)]
     set_at: Option<DateTime<Utc>>,
     /// The comments were listed late enough after `set_at`.
@@ -59,15 +61,23 @@ fn save_mark(p: &Pipeline, mark: &Mark) -> Result<(), StoreError> {
     p.store.meta_put(SINCE_KEY, &bytes, false)
 }
 
-/// The comments were listed at `now`: issues at the mark stop being news
-/// once that was late enough.
-pub fn settle(p: &Pipeline) -> Result<(), StoreError> {
-    // Real time, not the pipeline's clock: this is about GitHub's seconds.
-    let now = Utc::now();
+/// What one issue listing found.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    /// An issue changed (or the listing failed): list the comments.
+    pub news: bool,
+    /// When (real time) the issue listing began, if it succeeded.
+    pub listed_at: Option<DateTime<Utc>>,
+}
+
+/// The issues listed from `listed_at` on and the comments after them were
+/// both read: issues at the mark stop being news once that listing began
+/// late enough after the mark was set.
+pub fn settle(p: &Pipeline, listed_at: DateTime<Utc>) -> Result<(), StoreError> {
     let mut mark = load_mark(p)?;
     let late = mark
         .set_at
-        .is_some_and(|t| now >= t + ChronoDuration::seconds(SAME_SECOND));
+        .is_some_and(|t| listed_at >= t + ChronoDuration::seconds(SAME_SECOND));
     if mark.at.is_some() && late && !mark.settled {
         mark.settled = true;
         save_mark(p, &mark)?;
@@ -151,8 +161,16 @@ fn mirror(p: &Pipeline, rec: &mut Record, i: &IssueState, now: DateTime<Utc>) ->
             reason: CloseReason::from_github(i.state_reason.as_deref()),
         });
     }
+    // Only labels put on since the last look decide: a label that was
+    // already there does not overrule a later command.
+    let added: Vec<String> = i
+        .labels
+        .iter()
+        .filter(|n| !l.labels.iter().any(|o| o.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
     l.labels = i.labels.clone();
-    if let Some(d) = p.settings.lifecycle.decision_of(&i.labels) {
+    if let Some(d) = p.settings.lifecycle.decision_of(&added) {
         // A label says no more than a command did (`/duplicate #N` keeps N).
         let same_kind = matches!(
             (l.decision, d),
@@ -180,10 +198,14 @@ fn reports_by_issue(p: &Pipeline) -> Result<std::collections::BTreeMap<u64, Stri
     Ok(map)
 }
 
-/// Lists the issues changed since the mark and mirrors them. Returns
-/// whether any changed (or the listing failed: the caller then looks at
-/// the comments anyway).
-pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> {
+/// Lists the issues changed since the mark and mirrors them. Says whether
+/// any changed (or the listing failed: the caller then looks at the
+/// comments anyway) and when the listing began.
+pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<Listing, StoreError> {
+    let failed = Listing {
+        news: true,
+        listed_at: None,
+    };
     let mut mark = load_mark(p)?;
     let since = match mark.at {
         Some(t) => t,
@@ -195,10 +217,17 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> 
             })?;
             match first {
                 Some(t) => t - ChronoDuration::minutes(1),
-                None => return Ok(false),
+                None => {
+                    return Ok(Listing {
+                        news: false,
+                        listed_at: None,
+                    })
+                }
             }
         }
     };
+    // Real time, not the pipeline's clock: this is about GitHub's seconds.
+    let listed_at = Utc::now();
     let batch = match p
         .tracker
         .issues_since(since, p.settings.conversation.max_pages)
@@ -208,8 +237,12 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> 
         Err(e) => {
             tracing::warn!(error = %e, "listing the tracker's issues failed; next pass");
             crate::ops::metrics::global().tracker_error(&e);
-            return Ok(true);
+            return Ok(failed);
         }
+    };
+    let listed = |news| Listing {
+        news,
+        listed_at: Some(listed_at),
     };
     // Issues updated after the mark, and those at the mark while it is
     // not settled (see [`Mark`]).
@@ -222,7 +255,7 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> 
         })
         .collect();
     if news.is_empty() {
-        return Ok(false);
+        return Ok(listed(false));
     }
     let reports = reports_by_issue(p)?;
     for i in &news {
@@ -246,7 +279,7 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> 
     if mark.at.is_none_or(|t| newest > t) {
         mark = Mark {
             at: Some(newest),
-            set_at: Some(Utc::now()),
+            set_at: Some(listed_at),
             settled: false,
         };
         save_mark(p, &mark)?;
@@ -254,7 +287,7 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<bool, StoreError> 
     if batch.truncated {
         tracing::info!("more issues changed than one pass reads: the rest next pass");
     }
-    Ok(true)
+    Ok(listed(true))
 }
 
 /// Reopens (or labels) a closed report's issue when its reporter wrote
