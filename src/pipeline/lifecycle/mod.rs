@@ -37,6 +37,9 @@ const SINCE_KEY: &str = "lifecycle/since";
 /// appear (GitHub's times have whole seconds), with a margin.
 const SAME_SECOND: i64 = 2;
 
+/// Issues per page of the listing.
+const PAGE: usize = 100;
+
 /// GitHub's `updated_at` of the newest issue seen. GitHub's times have
 /// whole seconds, so an issue may be updated again within the mark's own
 /// second after it was listed: issues at exactly the mark count as news
@@ -275,7 +278,19 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<Listing, StoreErro
             p.store.put(&rec)?;
         }
     }
-    let newest = news.iter().map(|i| i.updated_at).max().unwrap_or(since);
+    let mut newest = news.iter().map(|i| i.updated_at).max().unwrap_or(since);
+    // Pages are read by offset: an issue updated during a listing of
+    // several pages moves to the end and shifts the next page by one, so
+    // one issue can go unread. The mark then moves only to the end of the
+    // first page; the rest is listed again (and mirrored again, which
+    // changes nothing) next pass.
+    if let Some(first_page_end) = batch
+        .issues
+        .get(PAGE - 1)
+        .filter(|_| batch.issues.len() > PAGE)
+    {
+        newest = newest.min(first_page_end.updated_at);
+    }
     if mark.at.is_none_or(|t| newest > t) {
         mark = Mark {
             at: Some(newest),
