@@ -16,9 +16,11 @@
 //! still filed, without a reply address.
 //!
 //! Why trusting those headers is no worse than trusting `From:`: they are
-//! read only when the `From:` is the list's own address (or the "via"
-//! form), and mail that forges our own domain's `From:` from outside fails
-//! DMARC at our MX when the domain publishes a policy. The recovered
+//! read only when the `From:` address is the list's own (spelled by our
+//! configured List-Id: `security.ipython.org` → `security@ipython.org`)
+//! or one of ours — never on a "via" display name, which anybody can
+//! write — and mail that forges our own domain's `From:` from outside
+//! fails DMARC at our MX when the domain publishes a policy. The recovered
 //! address then goes through the usual rule ([`super::reporter_address`]).
 //!
 //! The footer the list appends (Google Groups' "You received this message
