@@ -66,10 +66,7 @@ pub async fn pass(p: &Pipeline, now: DateTime<Utc>) -> Result<Option<DateTime<Ut
     let listing = if follow && p.tracker.lists_issue_states() {
         lifecycle::sync(p, now).await?
     } else {
-        lifecycle::Listing {
-            news: true,
-            listed_at: None,
-        }
+        lifecycle::Listing::UNKNOWN
     };
     if listing.news && discover(p, now).await? {
         if let Some(t) = listing.listed_at {

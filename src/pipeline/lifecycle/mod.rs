@@ -60,8 +60,7 @@ struct Mark {
 }
 
 fn save_mark(p: &Pipeline, mark: &Mark) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(mark).unwrap_or_default();
-    p.store.meta_put(SINCE_KEY, &bytes, false)
+    crate::store::meta::save(p.store.as_ref(), SINCE_KEY, mark, false)
 }
 
 /// What one issue listing found.
@@ -71,6 +70,15 @@ pub struct Listing {
     pub news: bool,
     /// When (real time) the issue listing began, if it succeeded.
     pub listed_at: Option<DateTime<Utc>>,
+}
+
+impl Listing {
+    /// No listing to go by (it failed, or the tracker has no issue
+    /// states): look at the comments.
+    pub const UNKNOWN: Listing = Listing {
+        news: true,
+        listed_at: None,
+    };
 }
 
 /// The issues listed from `listed_at` on and the comments after them were
@@ -205,10 +213,6 @@ fn reports_by_issue(p: &Pipeline) -> Result<std::collections::BTreeMap<u64, Stri
 /// any changed (or the listing failed: the caller then looks at the
 /// comments anyway) and when the listing began.
 pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<Listing, StoreError> {
-    let failed = Listing {
-        news: true,
-        listed_at: None,
-    };
     let mut mark = load_mark(p)?;
     let since = match mark.at {
         Some(t) => t,
@@ -240,7 +244,7 @@ pub async fn sync(p: &Pipeline, now: DateTime<Utc>) -> Result<Listing, StoreErro
         Err(e) => {
             tracing::warn!(error = %e, "listing the tracker's issues failed; next pass");
             crate::ops::metrics::global().tracker_error(&e);
-            return Ok(failed);
+            return Ok(Listing::UNKNOWN);
         }
     };
     let listed = |news| Listing {
