@@ -153,7 +153,7 @@ struct Taken {
 }
 
 /// Fetches what is new (at most [`INTAKE_PER_PASS`] messages) and records
-/// it durably.
+/// it, flushed once for the slice.
 async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> Taken {
     let store = p.store.clone();
     let known = move |r: &crate::record::SourceRef| store.knows_source(r).unwrap_or(false);
@@ -182,6 +182,14 @@ async fn intake(p: &Pipeline, source: &mut Source, summary: &mut RunSummary) -> 
             Err(e) => {
                 tracing::error!(error = %e, "could not record a fetched message; it stays in the inbox")
             }
+        }
+    }
+    // One flush for the slice: before anything is done with its records.
+    if recorded > 0 {
+        crate::ops::failpoint::hit("store.admit.flush");
+        if let Err(e) = p.store.flush() {
+            tracing::error!(error = %e, "could not record the fetched messages; they stay in the inbox");
+            return Taken::default();
         }
     }
     // A full slice of which nothing could be recorded (store failing) is

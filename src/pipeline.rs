@@ -134,17 +134,12 @@ impl Pipeline {
         }
     }
 
-    /// Moves a record as far as it can go now. Returns the record as stored.
-    pub async fn advance(&self, rec: Record, source: &mut Source) -> Result<Record, StoreError> {
-        self.advance_opening(rec, source, None).await
-    }
-
-    /// [`Pipeline::advance`], with the message perhaps already opened
-    /// (see [`Pipeline::open_ahead`]).
+    /// Moves a record as far as it can go now, short of archiving it (see
+    /// [`Pipeline::archive_done`]), with the message perhaps already opened
+    /// (see [`Pipeline::open_ahead`]). Returns the record as stored.
     pub async fn advance_opening(
         &self,
         mut rec: Record,
-        source: &mut Source,
         mut opened: Option<Opened>,
     ) -> Result<Record, StoreError> {
         if rec.kind.is_none() {
@@ -173,7 +168,34 @@ impl Pipeline {
         if !rec.ack_done() && due(&rec.ack_attempts, now) {
             self.acknowledge(&mut rec, opened.as_ref()).await?;
         }
-        if rec.filing_done() && rec.ack_done() && due(&rec.archive_attempts, now) {
+        Ok(rec)
+    }
+
+    /// Whether `rec` is filed and acknowledged, and its archiving due.
+    pub fn archive_due(&self, rec: &Record) -> bool {
+        rec.filing_done()
+            && rec.ack_done()
+            && due(&rec.archive_attempts, crate::support::clock::now())
+    }
+
+    /// Moves the messages of `done` (records [`Pipeline::archive_due`] said
+    /// yes to, in order) out of the inbox, after making every state and
+    /// local file written so far survive a power cut: one `fdatasync` and
+    /// one wait for the disk per pass instead of one per record. Nothing is
+    /// moved when that fails (the records wait for the next pass).
+    pub async fn archive_done(
+        &self,
+        done: &[String],
+        source: &mut Source,
+    ) -> Result<(), StoreError> {
+        if done.is_empty() {
+            return self.store.flush();
+        }
+        self.store.sync()?;
+        for id in done {
+            let Some(mut rec) = self.store.get(id)? else {
+                continue;
+            };
             match source
                 .archive(&rec.source, rec.facts.message_id.as_deref())
                 .await
@@ -181,17 +203,40 @@ impl Pipeline {
                 Ok(()) => {
                     failpoint::hit("effect.archive.moved");
                     self.store.archive(&rec)?;
-                    rec.state = crate::record::State::Archived;
                     tracing::info!(tracking_id = %rec.tracking_id, "archived");
                 }
                 Err(e) => {
                     tracing::warn!(tracking_id = %rec.tracking_id, error = %e, "archiving failed");
                     record_failure(&mut rec.archive_attempts, &e, crate::support::clock::now());
-                    self.store.put(&rec)?;
+                    self.store.put_deferred(&rec)?;
                 }
             }
         }
-        Ok(rec)
+        failpoint::hit("store.archive.flush");
+        self.store.flush()
+    }
+
+    /// Writes `rec` before or after a filing: synced before a GitHub
+    /// request (its loss could file twice), flushed after it; not flushed at
+    /// all for the directory tracker, whose files are found again by
+    /// tracking ID (see [`crate::tracker::directory`]).
+    pub(crate) fn put_filing(&self, rec: &Record, before: bool) -> Result<(), StoreError> {
+        match (self.tracker.is_local(), before) {
+            (true, _) => self.store.put_deferred(rec),
+            (false, true) => self.store.put_synced(rec),
+            (false, false) => self.store.put(rec),
+        }
+    }
+
+    /// [`Pipeline::put_filing`] for the acknowledgement: synced before an
+    /// SMTP submission, not flushed for the outbox (a message written again
+    /// under the same label is not written twice).
+    pub(crate) fn put_sending(&self, rec: &Record, before: bool) -> Result<(), StoreError> {
+        match (self.mailer.is_local(), before) {
+            (true, _) => self.store.put_deferred(rec),
+            (false, true) => self.store.put_synced(rec),
+            (false, false) => self.store.put(rec),
+        }
     }
 
     fn classify(&self, rec: &mut Record, opened: &Opened) -> Result<(), StoreError> {
@@ -238,7 +283,9 @@ impl Pipeline {
         crate::ops::metrics::global().classified(&kind, failure);
         rec.kind = Some(kind);
         rec.state = rec.derived_state();
-        self.store.put(rec)
+        // Flushed with the filing's intent, before any effect: a crash
+        // before then classifies the message again.
+        self.store.put_deferred(rec)
     }
 
     /// Whether a report of this kind is to be acknowledged, and to where.

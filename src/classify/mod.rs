@@ -438,6 +438,23 @@ fn team_mail(
     })
 }
 
+/// The similarity fingerprint of a report text (None for an empty text),
+/// as `dedupe` asks.
+pub fn text_fingerprint(
+    text: &str,
+    key: &[u8],
+    dedupe: &crate::config::DedupeSettings,
+) -> Option<crate::record::Fingerprint> {
+    (!text.trim().is_empty()).then(|| {
+        let mut fp =
+            similarity::fingerprint(text, key, dedupe.min_words, &dedupe.ignore_identifiers);
+        if !dedupe.link_identifiers {
+            fp.identifiers.clear();
+        }
+        fp
+    })
+}
+
 /// Classifies an opened message. Order matters: our own copies and
 /// automatic mail first (never answered), then the same message again,
 /// then threading, then content (unreadable, resubmitted, related, new).
@@ -447,18 +464,10 @@ pub fn classify(
     ctx: &Context<'_>,
 ) -> Result<Decision, StoreError> {
     let text_sha256 = text_hash(&opened.text);
-    let fingerprint = (!opened.text.trim().is_empty()).then(|| {
-        let mut fp = similarity::fingerprint(
-            &opened.text,
-            ctx.key,
-            ctx.dedupe.min_words,
-            &ctx.dedupe.ignore_identifiers,
-        );
-        if !ctx.dedupe.link_identifiers {
-            fp.identifiers.clear();
-        }
-        fp
-    });
+    let fingerprint = match &opened.fingerprint {
+        Some(fp) => Some(fp.clone()),
+        None => text_fingerprint(&opened.text, ctx.key, ctx.dedupe),
+    };
     let decide = |kind: Kind| Decision {
         kind,
         text_sha256: text_sha256.clone(),

@@ -99,22 +99,49 @@ fn coefficients(i: usize) -> (u64, u64) {
     (a, b)
 }
 
+/// Every permutation's coefficients, worked out once per process.
+fn all_coefficients() -> &'static [(u64, u64)] {
+    static ALL: std::sync::OnceLock<Vec<(u64, u64)>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| (0..PERMUTATIONS).map(coefficients).collect())
+}
+
+/// `v mod p` for p = 2^61 − 1 and v < 2^122 (so a·x + b with a, x, b < p),
+/// by folding the high bits onto the low ones: the same value as `%`,
+/// without a 128-bit division.
+fn mod_prime(v: u128) -> u64 {
+    let p = u128::from(PRIME);
+    let folded = (v & p) + (v >> 61); // < 2^62
+    let folded = (folded & p) + (folded >> 61); // <= p + 1
+    let r = if folded >= p { folded - p } else { folded };
+    r as u64
+}
+
 fn minhash(words: &[String], key: &[u8]) -> Vec<u32> {
-    let shingles: std::collections::BTreeSet<u64> = words
+    // SHA-256 of key || "shingle" || 0 || shingle: the prefix is hashed once.
+    let mut prefix = Sha256::new();
+    prefix.update(key);
+    prefix.update(b"shingle");
+    prefix.update([0]);
+    let mut shingles: Vec<u64> = words
         .windows(SHINGLE)
-        .map(|w| u64_of(&keyed(key, "shingle", &w.join(" "))) % PRIME)
+        .map(|w| {
+            let mut h = prefix.clone();
+            h.update(w.join(" ").as_bytes());
+            let d: [u8; 32] = h.finalize().into();
+            u64_of(&d) % PRIME
+        })
         .collect();
+    shingles.sort_unstable();
+    shingles.dedup();
     if shingles.is_empty() {
         return Vec::new();
     }
-    (0..PERMUTATIONS)
-        .map(|i| {
-            let (a, b) = coefficients(i);
+    all_coefficients()
+        .iter()
+        .map(|&(a, b)| {
             let min = shingles
                 .iter()
-                .map(|&x| {
-                    ((u128::from(a) * u128::from(x) + u128::from(b)) % u128::from(PRIME)) as u64
-                })
+                .map(|&x| mod_prime(u128::from(a) * u128::from(x) + u128::from(b)))
                 .min()
                 .unwrap_or(0);
             (min & 0xffff_ffff) as u32
@@ -375,6 +402,29 @@ mod tests {
             words("Hello, World!\n> quoted text\nbye\n-- \nsig line"),
             vec!["hello", "world", "bye"]
         );
+    }
+
+    #[test]
+    fn the_folded_modulus_equals_the_division() {
+        let p = u128::from(PRIME);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..100_000u64 {
+            // xorshift: a spread of values below p, and the edges.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (a, b, v) = match i {
+                0 => (PRIME - 1, PRIME - 1, PRIME - 1),
+                1 => (1, 0, 0),
+                2 => (1, PRIME - 1, 1),
+                _ => (x % PRIME, (x >> 3) % PRIME, x.rotate_left(29) % PRIME),
+            };
+            let n = u128::from(a) * u128::from(v) + u128::from(b);
+            assert_eq!(u128::from(mod_prime(n)), n % p, "{a} {v} {b}");
+        }
+        assert_eq!(mod_prime(p), 0);
+        assert_eq!(mod_prime(p + 1), 1);
+        assert_eq!(mod_prime(2 * p), 0);
     }
 
     #[test]

@@ -205,12 +205,7 @@ impl Composer<'_> {
 
     /// Labels from the configured keyword rules that match `text`.
     pub fn labels_for_text(&self, text: &str) -> Vec<String> {
-        let haystack = text.to_lowercase();
-        self.label_rules()
-            .into_iter()
-            .filter(|r| r.matches(&haystack))
-            .map(|r| r.label)
-            .collect()
+        crate::config::matching_labels(&self.label_rules(), &text.to_lowercase())
     }
 
     pub fn issue(&self, record: &Record, opened: &Opened) -> Result<IssueDraft, TemplateError> {

@@ -74,19 +74,71 @@ impl LabelRule {
 
     /// Whether a keyword occurs in `text` (lower case already).
     pub fn matches(&self, text: &str) -> bool {
-        self.keywords.iter().any(|k| contains_word(text, k))
+        !matching(std::slice::from_ref(self), text).is_empty()
     }
 }
 
-/// Whether `word` occurs in `text` not inside a longer word nor as the
-/// domain of an address (both lower case).
-fn contains_word(text: &str, word: &str) -> bool {
+/// The labels of the rules with a keyword in `text` (lower case already),
+/// in rule order: one pass over the text for all keywords together.
+pub fn matching(rules: &[LabelRule], text: &str) -> Vec<String> {
+    let Some(searcher) = searcher(rules) else {
+        return Vec::new();
+    };
+    let mut hit = vec![false; rules.len()];
+    for m in searcher.ac.find_overlapping_iter(text) {
+        let rule = searcher.rule_of.get(m.pattern().as_usize()).copied();
+        if let Some(h) = rule.and_then(|r| hit.get_mut(r)) {
+            if !*h && whole_word(text, m.start(), m.end()) {
+                *h = true;
+            }
+        }
+    }
+    rules
+        .iter()
+        .zip(hit)
+        .filter(|(_, h)| *h)
+        .map(|(r, _)| r.label.clone())
+        .collect()
+}
+
+/// One automaton for every keyword of a rule set, and each keyword's rule.
+struct Searcher {
+    rules: Vec<LabelRule>,
+    ac: aho_corasick::AhoCorasick,
+    rule_of: Vec<usize>,
+}
+
+/// The searcher for `rules`, built once and kept while the rules stay the
+/// same (the configuration's rules change only on reload).
+fn searcher(rules: &[LabelRule]) -> Option<std::sync::Arc<Searcher>> {
+    use std::sync::{Arc, Mutex};
+    static LAST: Mutex<Option<Arc<Searcher>>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = last.as_ref().filter(|s| s.rules == rules) {
+        return Some(s.clone());
+    }
+    let (rule_of, keywords): (Vec<usize>, Vec<&str>) = rules
+        .iter()
+        .enumerate()
+        .flat_map(|(r, rule)| rule.keywords.iter().map(move |k| (r, k.as_str())))
+        .unzip();
+    let ac = aho_corasick::AhoCorasick::new(keywords).ok()?;
+    let s = Arc::new(Searcher {
+        rules: rules.to_vec(),
+        ac,
+        rule_of,
+    });
+    *last = Some(s.clone());
+    Some(s)
+}
+
+/// Whether `text[start..end]` is not inside a longer word nor the domain
+/// of an address.
+fn whole_word(text: &str, start: usize, end: usize) -> bool {
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(word).any(|(i, _)| {
-        let before = text.get(..i).and_then(|s| s.chars().next_back());
-        let after = text.get(i + word.len()..).and_then(|s| s.chars().next());
-        !before.is_some_and(|c| is_word(c) || c == '@') && !after.is_some_and(is_word)
-    })
+    let before = text.get(..start).and_then(|s| s.chars().next_back());
+    let after = text.get(end..).and_then(|s| s.chars().next());
+    !before.is_some_and(|c| is_word(c) || c == '@') && !after.is_some_and(is_word)
 }
 
 #[cfg(test)]
@@ -109,10 +161,23 @@ mod tests {
 
     #[test]
     fn keywords_match_whole_words() {
+        let contains_word = |text: &str, word: &str| {
+            LabelRule::parse(&format!("l: {word}")).is_some_and(|r| r.matches(text))
+        };
         assert!(contains_word("a jupyterhub bug", "jupyterhub"));
         assert!(contains_word("(jupyter_server)", "jupyter_server"));
         assert!(!contains_word("myjupyterhubx", "jupyterhub"));
         assert!(!contains_word("jupyter_server_proxy", "jupyter_server"));
+        // An earlier occurrence inside a longer word does not hide a later
+        // whole one, and the rules' order is kept.
+        let rules = [
+            LabelRule::parse("b: jupyter_server").unwrap(),
+            LabelRule::parse("a: jupyterhub, z2jh").unwrap(),
+        ];
+        assert_eq!(
+            matching(&rules, "jupyter_server_proxy and z2jh, then jupyter_server"),
+            vec!["b".to_string(), "a".to_string()]
+        );
     }
 
     #[test]

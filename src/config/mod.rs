@@ -35,7 +35,7 @@ pub use channels::{Channels, Team};
 pub use conversation::ConversationSettings;
 pub use dedupe::DedupeSettings;
 pub use instance::Instance;
-pub use labels::LabelRule;
+pub use labels::{matching as matching_labels, LabelRule};
 pub use lifecycle::{AfterClose, LifecycleSettings};
 pub use limits::Limits;
 pub use mailer::{MailerSettings, OutboxSettings, SmtpSettings};

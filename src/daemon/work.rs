@@ -97,7 +97,11 @@ fn solo_waiting(ahead: &VecDeque<(Record, Slot)>) -> bool {
 
 /// How a record's turn ended.
 enum Turn {
-    Done,
+    /// Advanced; with `archive`, filed and acknowledged, to be archived
+    /// at the end of the pass.
+    Done {
+        archive: bool,
+    },
     Park(Opening),
     /// The opening failed (counted); the next pass tries again or files the stub.
     Retry,
@@ -105,7 +109,6 @@ enum Turn {
 
 async fn turn(
     p: &Pipeline,
-    source: &mut Source,
     mut rec: Record,
     slot: Slot,
     wait: Option<Duration>,
@@ -120,8 +123,10 @@ async fn turn(
         // Parked openings still run: next pass.
         Slot::Begun(Begun::Alone) => return Ok(Turn::Retry),
         Slot::Begun(Begun::Stub(stub)) => {
-            p.advance_opening(rec, source, Some(*stub)).await?;
-            return Ok(Turn::Done);
+            let rec = p.advance_opening(rec, Some(*stub)).await?;
+            return Ok(Turn::Done {
+                archive: p.archive_due(&rec),
+            });
         }
         Slot::Begun(Begun::Running(o)) | Slot::Parked(o) => Some(o),
     };
@@ -133,11 +138,14 @@ async fn turn(
             Finished::Pending(o) => return Ok(Turn::Park(o)),
         },
     };
-    p.advance_opening(rec, source, opened).await?;
-    Ok(Turn::Done)
+    let rec = p.advance_opening(rec, opened).await?;
+    Ok(Turn::Done {
+        archive: p.archive_due(&rec),
+    })
 }
 
-/// Advances every unfinished record once. After shutdown no new step
+/// Advances every unfinished record once, then archives those that are
+/// done (see [`Pipeline::archive_done`]). After shutdown no new step
 /// starts, the one in flight is dropped at the grace deadline, and the
 /// openings left unfinished are marked as not in progress (they were
 /// stopped by us, not by their message).
@@ -157,6 +165,7 @@ pub async fn work(
     let mut ahead: VecDeque<(Record, Slot)> = VecDeque::new();
     let mut retry = false;
     let mut interrupted: Vec<String> = Vec::new();
+    let mut done: Vec<String> = Vec::new();
     let open_ahead = open_ahead();
     loop {
         while ahead.len() <= open_ahead && !shutdown.is_triggered() && !solo_waiting(&ahead) {
@@ -184,8 +193,12 @@ pub async fn work(
         let id = rec.tracking_id.clone();
         let span = tracing::info_span!("record", tracking_id = %id);
         tokio::select! {
-            r = turn(p, source, rec, slot, wait).instrument(span) => match r {
-                Ok(Turn::Done) => {}
+            r = turn(p, rec, slot, wait).instrument(span) => match r {
+                Ok(Turn::Done { archive }) => {
+                    if archive {
+                        done.push(id);
+                    }
+                }
                 Ok(Turn::Park(o)) => {
                     tracing::info!(tracking_id = %id, "still opening the message; later reports go first");
                     parked.running.insert(id, o);
@@ -200,6 +213,14 @@ pub async fn work(
             }
         }
         metrics::global().progress();
+    }
+    // After a shutdown began nothing is moved (the next start does it);
+    // the states written this pass are flushed either way.
+    if shutdown.is_triggered() {
+        done.clear();
+    }
+    if let Err(e) = p.archive_done(&done, source).await {
+        tracing::error!(error = %e, "state store failure; the messages stay in the inbox");
     }
     if shutdown.is_triggered() {
         interrupted.extend(ahead.into_iter().map(|(r, _)| r.tracking_id));

@@ -33,6 +33,12 @@ pub enum Mailer {
 }
 
 impl Mailer {
+    /// The outbox: a message written again under its label is not written
+    /// twice (see [`crate::pipeline::Pipeline::put_sending`]).
+    pub fn is_local(&self) -> bool {
+        matches!(self, Mailer::Outbox(_))
+    }
+
     pub async fn send(&self, mail: &Outgoing) -> Effect<()> {
         match self {
             Mailer::Smtp(m) => m.send(mail).await,

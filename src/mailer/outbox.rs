@@ -1,9 +1,10 @@
 //! The outbox mailer: writes each message to `<dir>/<label>.eml`, atomically.
-//! Writing the same label twice keeps the first: a resend is a no-op.
+//! Writing the same label twice keeps the first: a resend is a no-op. On
+//! the disk by the next [`crate::support::durable_file::settle`].
 
 use std::path::PathBuf;
 
-use crate::support::durable_file::write_synced;
+use crate::support::durable_file::write_atomic;
 use crate::support::effect::{Effect, EffectError};
 
 use super::Outgoing;
@@ -26,9 +27,7 @@ impl OutboxMailer {
         if path.exists() {
             return Ok(());
         }
-        let tmp = self.dir.join(format!(".{}.tmp", mail.label));
-        write_synced(&tmp, &mail.formatted).map_err(|e| err("cannot write to", e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| err("cannot rename in", e))?;
+        write_atomic(&path, &mail.formatted).map_err(|e| err("cannot write to", e))?;
         Ok(())
     }
 

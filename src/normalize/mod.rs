@@ -84,6 +84,11 @@ pub struct Opened {
     pub notes: Vec<String>,
     pub raw_size: u64,
     pub raw_sha256: String,
+    /// The text's similarity fingerprint, worked out beside the opening
+    /// (it depends on nothing but the text and the installation's key), so
+    /// classification, which runs one record at a time, need not.
+    #[serde(skip)]
+    pub fingerprint: Option<crate::record::Fingerprint>,
 }
 
 impl Opened {
@@ -209,6 +214,7 @@ impl Opened {
             notes: Vec::new(),
             raw_size: raw.len() as u64,
             raw_sha256: sha256_hex(raw),
+            fingerprint: None,
         }
     }
 }

@@ -49,7 +49,7 @@ pub(super) fn part_bound(raw: &[u8], cap: u32) -> u64 {
             return limit;
         }
     }
-    let roots = if contains_ci(raw, b"multipart/digest") {
+    let roots = if names_digest(raw) {
         delimiters
     } else {
         attached_roots(raw)
@@ -57,18 +57,31 @@ pub(super) fn part_bound(raw: &[u8], cap: u32) -> u64 {
     (1 + delimiters + roots).min(limit)
 }
 
-/// How many attached-message types `raw` names (each may open a message).
-fn attached_roots(raw: &[u8]) -> u64 {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["message/rfc822", "message/global"])
-        .map(|ac| ac.find_iter(raw).count() as u64)
-        .unwrap_or(u64::MAX / 4)
+/// A case-insensitive searcher for fixed `words`, built once per process.
+fn searcher(
+    cell: &'static std::sync::OnceLock<Option<AhoCorasick>>,
+    words: &[&str],
+) -> Option<&'static AhoCorasick> {
+    cell.get_or_init(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            .ok()
+    })
+    .as_ref()
 }
 
-fn contains_ci(raw: &[u8], needle: &[u8]) -> bool {
-    raw.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+/// How many attached-message types `raw` names (each may open a message).
+fn attached_roots(raw: &[u8]) -> u64 {
+    static ATTACHED: std::sync::OnceLock<Option<AhoCorasick>> = std::sync::OnceLock::new();
+    searcher(&ATTACHED, &["message/rfc822", "message/global"])
+        .map_or(u64::MAX / 4, |ac| ac.find_iter(raw).count() as u64)
+}
+
+/// Whether `raw` names `multipart/digest` (any case).
+fn names_digest(raw: &[u8]) -> bool {
+    static DIGEST: std::sync::OnceLock<Option<AhoCorasick>> = std::sync::OnceLock::new();
+    searcher(&DIGEST, &["multipart/digest"]).is_none_or(|ac| ac.is_match(raw))
 }
 
 /// The values of every `boundary=` parameter in `raw` (anywhere: a few

@@ -351,7 +351,7 @@ impl Pipeline {
             message_id: mail.message_id.clone(),
             since: now,
         };
-        self.store.put_synced(rec)?;
+        self.put_sending(rec, true)?;
         failpoint::hit("effect.ack.intent");
         let copy = self.sent_copy_address();
         let result = self.mailer.send_copying(&mail, copy).await;
@@ -376,6 +376,6 @@ impl Pipeline {
             }
         }
         rec.state = rec.derived_state();
-        self.store.put(rec)
+        self.put_sending(rec, false)
     }
 }

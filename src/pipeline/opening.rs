@@ -4,13 +4,16 @@
 //! Opening is the one step that runs on bytes an attacker chose, so it may
 //! crash the process, panic, or run for ever. Hence:
 //!
-//! * Before an opening starts, `opening.in_progress` is written and flushed
-//!   to the operating system (no `fdatasync`: what it guards against is the
-//!   process dying, which loses nothing the OS holds; a power cut that
-//!   loses the flag costs at most one more try of the message). Found set
-//!   later, when nothing runs, the process died during it (abort, OOM
-//!   kill, SIGKILL). Clearing it after a successful opening is flushed the
-//!   same way; failures, suspicions and stubs are synced.
+//! * Before an opening touches the message, `opening.in_progress` is
+//!   written and flushed to the operating system, by the opening's own
+//!   thread (so the flush does not hold up the record being worked on; no
+//!   `fdatasync`: what it guards against is the process dying, which loses
+//!   nothing the OS holds; a power cut that loses the flag costs at most
+//!   one more try of the message). Found set later, when nothing runs, the
+//!   process died during it (abort, OOM kill, SIGKILL). Clearing it after a
+//!   successful opening is not flushed by itself (the next flush takes it
+//!   along; a crash before then makes the message a suspect once, opened
+//!   alone next time, see below); failures, suspicions and stubs are synced.
 //! * A crash takes every opening running at the time with it, and whatever
 //!   else the process was doing (another record's side effect, an external
 //!   SIGKILL) may have caused it. So it is counted as a failure of the
@@ -90,7 +93,8 @@ struct Outcome {
 
 /// An opening running on the blocking pool.
 pub struct Opening {
-    task: JoinHandle<Outcome>,
+    /// Err: the flag could not be flushed, so the message was not touched.
+    task: JoinHandle<Result<Outcome, StoreError>>,
     started: Instant,
     _running: Running,
 }
@@ -164,23 +168,34 @@ impl Pipeline {
         }
         rec.opening.in_progress = true;
         rec.opening.alone = solo && alone;
-        self.store.put(rec)?;
+        self.store.put_deferred(rec)?;
+        let store = self.store.clone();
+        let similarity_key = self.store.similarity_key()?;
+        let dedupe = self.settings.dedupe.clone();
         let keyring = self.keyring.clone();
         let limits = self.settings.limits.clone();
         let id = rec.tracking_id.clone();
         let oversized = rec.facts.oversized;
         let running = Running::start();
         let task = tokio::task::spawn_blocking(move || {
+            // The flag reaches the OS before the message is touched.
+            failpoint::hit("store.put.flush");
+            store.flush()?;
             failpoint::hit_keyed("open.panic", &id);
             failpoint::hit_keyed("open.abort", &id);
             failpoint::hit_keyed("open.hang", &id);
             let mut budget = Budget::new(limits.max_key_attempts, limits.max_wildcard_attempts)
                 .with_deadline(limits.open_budget);
-            let opened = normalize::open_stored(&keyring, &raw, oversized, &limits, &mut budget);
-            Outcome {
+            let mut opened =
+                normalize::open_stored(&keyring, &raw, oversized, &limits, &mut budget);
+            // Classification needs it and it needs only the text: worked
+            // out here, beside the other openings, not in the record's turn.
+            opened.fingerprint =
+                crate::classify::text_fingerprint(&opened.text, &similarity_key, &dedupe);
+            Ok(Outcome {
                 opened,
                 over_budget: budget.over_time().then(|| budget.over_time_reason()),
-            }
+            })
         });
         Ok(Begun::Running(Opening {
             task,
@@ -202,22 +217,28 @@ impl Pipeline {
         let left = limit.saturating_sub(opening.started.elapsed());
         let wait = wait.map_or(left, |w| w.min(left));
         match tokio::time::timeout(wait, &mut opening.task).await {
-            Ok(Ok(Outcome {
+            Ok(Ok(Ok(Outcome {
                 opened,
                 over_budget: None,
-            })) => {
+            }))) => {
                 // Opened: whatever crashed beside it earlier was not this.
                 rec.opening.in_progress = false;
                 rec.opening.suspect = 0;
-                self.store.put(rec)?;
+                self.store.put_deferred(rec)?;
                 let mut opened = opened;
                 self.our_list_copy(&mut opened);
                 Ok(Finished::Opened(Box::new(opened)))
             }
-            Ok(Ok(Outcome {
+            Ok(Ok(Ok(Outcome {
                 over_budget: Some(reason),
                 ..
-            })) => self.opening_failed(rec, "budget", reason),
+            }))) => self.opening_failed(rec, "budget", reason),
+            Ok(Ok(Err(e))) => {
+                // Not opened: the flag is not set on the disk either.
+                rec.opening.in_progress = false;
+                self.store.put_deferred(rec)?;
+                Err(e)
+            }
             Ok(Err(e)) if e.is_panic() => {
                 // The payload may quote the mail: only the tracking ID is logged.
                 tracing::error!(tracking_id = %rec.tracking_id, "opening the message panicked");

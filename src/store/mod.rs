@@ -65,7 +65,9 @@ pub struct Intake<'a> {
 }
 
 pub trait Store: Send + Sync {
-    /// Records a fetched message durably, assigning a tracking ID, unless it is known.
+    /// Records a fetched message, assigning a tracking ID, unless it is
+    /// known. Not flushed: the caller flushes once after a batch
+    /// ([`Store::flush`]), before anything is done with them.
     fn admit(&self, prefix: &str, intake: Intake<'_>) -> Result<Admission, StoreError>;
     fn get(&self, tracking_id: &str) -> Result<Option<Record>, StoreError>;
     /// Writes a record durably (flushed before returning): it survives a
@@ -74,9 +76,26 @@ pub trait Store: Send + Sync {
     /// [`Store::put`], and it survives a power cut too (`fdatasync`). For the
     /// writes whose loss could repeat an external effect: the intent written
     /// right before a tracker filing or an acknowledgement is attempted.
+    /// Waits first for the files of the directory tracker and the outbox
+    /// written so far ([`crate::support::durable_file::settle`]), so a state
+    /// that survived never refers to a file that did not.
     fn put_synced(&self, record: &Record) -> Result<(), StoreError>;
+    /// Writes a record without flushing it: a crash before the next flush
+    /// (any [`Store::put`], [`Store::flush`], [`Store::sync`]) loses it. Only
+    /// for writes whose loss a crash can cost no more than a repetition
+    /// that is recognised: a local effect done again (the directory tracker
+    /// finds its file by tracking ID, the outbox its message by label) or
+    /// an opening counted once more.
+    fn put_deferred(&self, record: &Record) -> Result<(), StoreError>;
+    /// Everything written so far survives a crash or kill of the daemon.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// Everything written so far survives a power cut too, after the local
+    /// files written so far (as [`Store::put_synced`]).
+    fn sync(&self) -> Result<(), StoreError>;
     fn raw(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Marks the record archived and drops its raw bytes, durably.
+    /// Marks the record archived and drops its raw bytes; flushed by the
+    /// caller ([`Store::flush`]) after a batch (a crash before then only
+    /// repeats the archiving, which finds the message moved already).
     fn archive(&self, record: &Record) -> Result<(), StoreError>;
     /// Every record, in arrival order (received time, then tracking ID).
     fn all(&self) -> Result<Vec<Record>, StoreError>;

@@ -1,7 +1,6 @@
 //! The directory tracker: one Markdown file per issue (`NNNN-<ID>.md`),
 //! comments appended to it. For the demo and for trials without GitHub.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::record::Filing;
@@ -9,7 +8,7 @@ use crate::support::effect::{Effect, EffectError};
 
 use super::activity::Activity;
 use super::{has_marker, marker, CommentDraft, IssueDraft};
-use crate::support::durable_file::write_synced;
+use crate::support::durable_file::{append, write_atomic};
 
 pub struct DirectoryTracker {
     dir: PathBuf,
@@ -100,23 +99,34 @@ impl DirectoryTracker {
         Ok(None)
     }
 
+    /// Creates the issue file, unless the tracking ID has one already: the
+    /// file's name carries it, so a repeat after a crash that lost the
+    /// record's write finds the first file (no search needed).
     pub fn create_issue(&self, draft: &IssueDraft) -> Effect<Filing> {
         std::fs::create_dir_all(&self.dir).map_err(|e| io_err("cannot create", &self.dir, e))?;
-        let number = self.issue_files()?.last().map_or(1, |(n, _)| n + 1);
+        let files = self.issue_files()?;
+        let ours = format!("-{}.md", draft.tracking_id);
+        if let Some((n, path)) = files.iter().find(|(_, p)| {
+            p.file_name()
+                .is_some_and(|f| f.to_string_lossy().ends_with(&ours))
+        }) {
+            return Ok(Filing {
+                issue: *n,
+                comment_id: None,
+                url: Self::url(path),
+            });
+        }
+        let number = files.last().map_or(1, |(n, _)| n + 1);
         let path = self
             .dir
             .join(format!("{number:04}-{}.md", draft.tracking_id));
-        let tmp = self
-            .dir
-            .join(format!(".{number:04}-{}.tmp", draft.tracking_id));
         let labels = draft.labels.join(", ");
         // The marker line comes first so `find` recognises the file.
         let mut lines = draft.body.splitn(2, '\n');
         let marker = lines.next().unwrap_or("");
         let rest = lines.next().unwrap_or("");
         let content = format!("{marker}\n# {}\n\nLabels: {labels}\n\n{rest}", draft.title);
-        write_synced(&tmp, content.as_bytes()).map_err(|e| io_err("cannot write", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_err("cannot rename", &path, e))?;
+        write_atomic(&path, content.as_bytes()).map_err(|e| io_err("cannot write", &path, e))?;
         Ok(Filing {
             issue: number,
             comment_id: None,
@@ -153,9 +163,7 @@ impl DirectoryTracker {
             .map(|(_, c)| format!("{COMMENT_SEPARATOR}{c}"))
             .unwrap_or_default();
         let content = format!("{}{comments}", body.trim_end_matches('\n'));
-        let tmp = path.with_extension("md.tmp");
-        write_synced(&tmp, content.as_bytes()).map_err(|e| io_err("cannot write", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_err("cannot rename", &path, e))
+        write_atomic(&path, content.as_bytes()).map_err(|e| io_err("cannot write", &path, e))
     }
 
     /// Adds labels to the file's `Labels:` line (each once).
@@ -197,13 +205,11 @@ impl DirectoryTracker {
         let existing =
             std::fs::read_to_string(&path).map_err(|e| io_err("cannot read", &path, e))?;
         let index = existing.split(COMMENT_SEPARATOR).count() as u64;
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_err("cannot open", &path, e))?;
-        file.write_all(format!("{COMMENT_SEPARATOR}{}", draft.body).as_bytes())
-            .and_then(|_| file.sync_all())
-            .map_err(|e| io_err("cannot append to", &path, e))?;
+        append(
+            &path,
+            format!("{COMMENT_SEPARATOR}{}", draft.body).as_bytes(),
+        )
+        .map_err(|e| io_err("cannot append to", &path, e))?;
         Ok(Filing {
             issue: draft.issue,
             comment_id: Some(index),
@@ -228,12 +234,7 @@ impl DirectoryTracker {
             {
                 continue;
             }
-            let mut file = std::fs::OpenOptions::new()
-                .append(true)
-                .open(&path)
-                .map_err(|e| io_err("cannot open", &path, e))?;
-            file.write_all(format!("{COMMENT_SEPARATOR}{part}").as_bytes())
-                .and_then(|_| file.sync_all())
+            append(&path, format!("{COMMENT_SEPARATOR}{part}").as_bytes())
                 .map_err(|e| io_err("cannot append to", &path, e))?;
         }
         Ok(())
@@ -246,7 +247,7 @@ impl DirectoryTracker {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io_err("cannot create", parent, e))?;
         }
-        write_synced(&target, data).map_err(|e| io_err("cannot write", &target, e))?;
+        write_atomic(&target, data).map_err(|e| io_err("cannot write", &target, e))?;
         Ok(Some(super::StoredFile {
             path: path.to_string(),
             url: Some(Self::url(&target)),

@@ -106,6 +106,13 @@ pub enum Tracker {
 }
 
 impl Tracker {
+    /// The directory tracker: its effects are local files, found again by
+    /// tracking ID, so the state written around them need not be flushed
+    /// first (see [`crate::pipeline::Pipeline::put_filing`]).
+    pub fn is_local(&self) -> bool {
+        matches!(self, Tracker::Directory(_))
+    }
+
     /// An issue or comment already filed for this tracking ID (after a crash).
     /// `issue` narrows the search to one issue's comments.
     pub async fn find(

@@ -148,7 +148,10 @@ impl Pipeline {
         let look = rec.file_attempts.started;
         if !look {
             rec.file_attempts.started = true;
-            self.store.put_synced(rec)?;
+            self.put_filing(rec, true)?;
+        } else if !self.tracker.is_local() {
+            // Whatever was written since (a new classification) goes first.
+            self.store.flush()?;
         }
         failpoint::hit_keyed("file.hang", &rec.tracking_id);
         let result: Effect<()> = match rec.kind.clone() {
@@ -183,7 +186,7 @@ impl Pipeline {
             }
         }
         rec.state = rec.derived_state();
-        self.store.put(rec)
+        self.put_filing(rec, false)
     }
 
     async fn file_related(
@@ -202,8 +205,7 @@ impl Pipeline {
             failpoint::hit("effect.filed");
             rec.filing = Some(f);
             // Durable before the second side effect.
-            self.store
-                .put(rec)
+            self.put_filing(rec, false)
                 .map_err(|e| EffectError::Transient(e.to_string()))?;
         }
         let ours = rec.filing.as_ref().map(|f| f.issue).unwrap_or_default();

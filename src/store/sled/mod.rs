@@ -36,8 +36,12 @@ pub struct SledStore {
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        // No flusher thread: the log is written when we flush (before
+        // each side effect that needs it, after each batch), so it never
+        // runs ahead of the local files a state refers to.
         let db = sled::Config::new()
             .path(dir.join("db"))
+            .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(io)
@@ -112,6 +116,15 @@ impl SledStore {
 
     pub(super) fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// `fdatasync` of sled's log (its flush alone does not survive a power cut).
+    fn sync_log(&self) -> Result<(), StoreError> {
+        if let Some(f) = &self.log_file {
+            f.sync_data()
+                .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
+        }
         Ok(())
     }
 }
@@ -207,8 +220,6 @@ impl Store for SledStore {
             }
             Admission::Known(_) => {}
         }
-        failpoint::hit("store.admit.flush");
-        self.flush()?;
         Ok(admission)
     }
 
@@ -221,20 +232,33 @@ impl Store for SledStore {
     }
 
     fn put(&self, record: &Record) -> Result<(), StoreError> {
-        self.records
-            .insert(record.tracking_id.as_bytes(), Self::encode(record))?;
-        self.remember(record.clone());
+        self.put_deferred(record)?;
         failpoint::hit("store.put.flush");
         self.flush()
     }
 
     fn put_synced(&self, record: &Record) -> Result<(), StoreError> {
-        self.put(record)?;
-        if let Some(f) = &self.log_file {
-            f.sync_data()
-                .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
-        }
+        self.put_deferred(record)?;
+        failpoint::hit("store.put.flush");
+        self.sync()
+    }
+
+    fn put_deferred(&self, record: &Record) -> Result<(), StoreError> {
+        self.records
+            .insert(record.tracking_id.as_bytes(), Self::encode(record))?;
+        self.remember(record.clone());
         Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        SledStore::flush(self)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        crate::support::durable_file::settle()
+            .map_err(|e| StoreError::Sled(sled::Error::Io(std::io::Error::other(e))))?;
+        self.flush()?;
+        self.sync_log()
     }
 
     fn raw(&self, tracking_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -258,8 +282,7 @@ impl Store for SledStore {
             Err(TransactionError::Storage(e)) => return Err(e.into()),
         }
         self.remember(rec);
-        failpoint::hit("store.archive.flush");
-        self.flush()
+        Ok(())
     }
 
     fn all(&self) -> Result<Vec<Record>, StoreError> {
@@ -316,14 +339,11 @@ impl Store for SledStore {
 
     fn meta_put(&self, key: &str, value: &[u8], synced: bool) -> Result<(), StoreError> {
         self.meta.insert(key.as_bytes(), value)?;
-        self.flush()?;
         if synced {
-            if let Some(f) = &self.log_file {
-                f.sync_data()
-                    .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?;
-            }
+            self.sync()
+        } else {
+            self.flush()
         }
-        Ok(())
     }
 
     fn meta_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
