@@ -228,12 +228,16 @@ impl Pipeline {
         }
     }
 
-    /// [`Pipeline::put_filing`] for the acknowledgement: synced before an
-    /// SMTP submission, not flushed for the outbox (a message written again
-    /// under the same label is not written twice).
+    /// [`Pipeline::put_filing`] for the acknowledgement: the intent synced
+    /// before an SMTP submission; before an outbox write only flushed (a
+    /// message written again under its label is not written twice, but the
+    /// intent's Message-ID is what a copy of ours that arrives later is
+    /// matched against, so it must outlive a crash); the outcome flushed
+    /// after SMTP, not by itself after the outbox.
     pub(crate) fn put_sending(&self, rec: &Record, before: bool) -> Result<(), StoreError> {
         match (self.mailer.is_local(), before) {
-            (true, _) => self.store.put_deferred(rec),
+            (true, true) => self.store.put(rec),
+            (true, false) => self.store.put_deferred(rec),
             (false, true) => self.store.put_synced(rec),
             (false, false) => self.store.put(rec),
         }

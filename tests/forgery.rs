@@ -16,7 +16,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use common::offline::{self, Offline};
@@ -70,19 +69,7 @@ impl Run {
 
     /// `run --once`, with a failpoint armed when given; returns (success, log).
     fn run_once(&self, failpoint: Option<&str>) -> (bool, String) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secintake"));
-        cmd.args(["run", "--once", "--config"])
-            .arg(&self.config)
-            .env("SECINTAKE_LOG", "info")
-            .env_remove("JOURNAL_STREAM");
-        match failpoint {
-            Some(f) => cmd.env("SECINTAKE_FAILPOINT", f),
-            None => cmd.env_remove("SECINTAKE_FAILPOINT"),
-        };
-        let out = cmd.output().expect("run secintake");
-        let log = String::from_utf8_lossy(&out.stderr).into_owned()
-            + &String::from_utf8_lossy(&out.stdout);
-        (out.status.success(), log)
+        offline::run_once_failing(&self.config, failpoint)
     }
 
     /// Issue files (name, content), by number.

@@ -29,21 +29,6 @@ const KILLS: [&str; 6] = [
     "store.put.flush:1",
 ];
 
-fn run(config: &Path, failpoint: Option<&str>) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_secintake"));
-    cmd.args(["run", "--once", "--config"])
-        .arg(config)
-        .env("SECINTAKE_LOG", "info")
-        .env_remove("JOURNAL_STREAM");
-    match failpoint {
-        Some(f) => cmd.env("SECINTAKE_FAILPOINT", f),
-        None => cmd.env_remove("SECINTAKE_FAILPOINT"),
-    };
-    let out = cmd.output().expect("run secintake");
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.status.success(), log)
-}
-
 fn count(dir: &Path, ext: &str) -> usize {
     std::fs::read_dir(dir).map_or(0, |e| {
         e.flatten()
@@ -75,12 +60,12 @@ fn killed_at_every_local_step_files_and_acknowledges_each_report_once() {
             );
             std::fs::write(d.join(format!("inbox/new/{i:04}.eml")), raw).expect("deliver");
         }
-        let (ok, log) = run(&config, Some(kill));
+        let (ok, log) = offline::run_once_failing(&config, Some(kill));
         lives += 1;
         assert!(!ok, "{kill}: the failpoint did not stop the daemon:\n{log}");
         killed += 1;
         // The next lives run to the end.
-        let (ok, log) = run(&config, None);
+        let (ok, log) = offline::run_once_failing(&config, None);
         lives += 1;
         assert!(ok, "{kill}: the run after the kill failed:\n{log}");
         let issues = issue_files(d);
@@ -108,7 +93,7 @@ fn killed_at_every_local_step_files_and_acknowledges_each_report_once() {
         let processed = std::fs::read_dir(d.join("inbox/.Processed/cur")).map_or(0, |e| e.count());
         assert_eq!(processed, REPORTS, "{kill}: moved out of the inbox");
         // Nothing left to do: a further run changes nothing.
-        let (ok, log) = run(&config, None);
+        let (ok, log) = offline::run_once_failing(&config, None);
         assert!(ok, "{log}");
         assert_eq!(
             issue_files(d).len(),

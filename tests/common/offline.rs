@@ -155,3 +155,22 @@ pub fn issue_files(dir: &Path) -> Vec<PathBuf> {
     issues.sort();
     issues
 }
+
+/// Runs `secintake run --once --config <config>` at log level info, with
+/// the failpoint armed when given (`SECINTAKE_FAILPOINT`); returns whether
+/// it succeeded and its log (stderr, then stdout).
+pub fn run_once_failing(config: &Path, failpoint: Option<&str>) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_secintake"));
+    cmd.args(["run", "--once", "--config"])
+        .arg(config)
+        .env("SECINTAKE_LOG", "info")
+        .env_remove("JOURNAL_STREAM");
+    match failpoint {
+        Some(f) => cmd.env("SECINTAKE_FAILPOINT", f),
+        None => cmd.env_remove("SECINTAKE_FAILPOINT"),
+    };
+    let out = cmd.output().expect("run secintake");
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    (out.status.success(), log)
+}
