@@ -181,7 +181,7 @@ impl Pipeline {
     /// Moves the messages of `done` (records [`Pipeline::archive_due`] said
     /// yes to, in order) out of the inbox, after making every state and
     /// local file written so far survive a power cut: one `fdatasync` and
-    /// one wait for the disk per pass instead of one per record. Nothing is
+    /// one wait for the disk per batch instead of one per record. Nothing is
     /// moved when that fails (the records wait for the next pass).
     pub async fn archive_done(
         &self,

@@ -190,9 +190,7 @@ global_max = 1000000
     let log = d.join("run.log");
     let cpu0 = self_cpu().unwrap_or_default();
     let t0 = Instant::now();
-    let bin = std::env::var("SECINTAKE_BENCH_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_secintake").to_string());
-    let mut child = Command::new(bin)
+    let mut child = Command::new(helpers::daemon_bin())
         .arg("--config")
         .arg(&config)
         .args(["run", "--once"])

@@ -224,3 +224,17 @@ pub fn gpg_loop(home: &Path, files: &[PathBuf]) -> Result<Run> {
         peak_rss_kb: 0,
     })
 }
+
+/// The `secintake` the benchmark runs: this build, or the one
+/// `SECINTAKE_BENCH_BIN` names (an older build, for before and after).
+pub fn daemon_bin() -> String {
+    std::env::var("SECINTAKE_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_secintake").to_string())
+}
+
+/// `SECINTAKE_BENCH_BIN=…` for the printed command, when set.
+pub fn daemon_bin_knob() -> Option<String> {
+    std::env::var("SECINTAKE_BENCH_BIN")
+        .ok()
+        .map(|b| format!("SECINTAKE_BENCH_BIN={b}"))
+}

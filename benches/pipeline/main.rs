@@ -8,7 +8,8 @@
 //! 1000), `SECINTAKE_BENCH_LATENCY_REPORTS` (default 200),
 //! `SECINTAKE_BENCH_COMPARE_REPORTS` (default 100) for the comparison of
 //! `run --once`, a gpg loop and the floor (`compare.rs`), and
-//! `SECINTAKE_BENCH_ONLY=compare` to run that comparison alone.
+//! `SECINTAKE_BENCH_ONLY=compare` to run that comparison alone;
+//! `SECINTAKE_BENCH_BIN` runs another build of the daemon (before/after).
 //!
 //! Under `cargo test --benches` (no `--bench` argument) it does nothing.
 
@@ -62,7 +63,7 @@ fn main() -> Result<()> {
     let wrap = std::env::var("SECINTAKE_BENCH_WRAP")
         .ok()
         .map(|w| format!("SECINTAKE_BENCH_WRAP={w:?}"));
-    let command = [n_set, l_set, c_set, wrap]
+    let command = [n_set, l_set, c_set, wrap, helpers::daemon_bin_knob()]
         .into_iter()
         .flatten()
         .chain(["cargo bench --bench pipeline".to_string()])
@@ -139,9 +140,7 @@ fn main() -> Result<()> {
 
 /// `SECINTAKE_BENCH_ONLY=compare`: the comparison alone, no servers.
 fn compare_only(root: &std::path::Path, c: usize, c_set: Option<String>) -> Result<()> {
-    let bin = std::env::var("SECINTAKE_BENCH_BIN")
-        .ok()
-        .map(|b| format!("SECINTAKE_BENCH_BIN={b}"));
+    let bin = helpers::daemon_bin_knob();
     let command = ["SECINTAKE_BENCH_ONLY=compare".to_string()]
         .into_iter()
         .chain(c_set)

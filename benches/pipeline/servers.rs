@@ -164,10 +164,10 @@ impl Daemon {
         let mut cmd = match words.next() {
             Some(w) => {
                 let mut c = Command::new(w);
-                c.args(words).arg(env!("CARGO_BIN_EXE_secintake"));
+                c.args(words).arg(crate::helpers::daemon_bin());
                 c
             }
-            None => Command::new(env!("CARGO_BIN_EXE_secintake")),
+            None => Command::new(crate::helpers::daemon_bin()),
         };
         let child = cmd
             .arg("--config")

@@ -56,6 +56,11 @@ pub const PATIENCE: Duration = Duration::from_secs(2);
 /// opening (at most its budget): the cores stay shared with the others.
 const MAX_PARKED: usize = 2;
 
+/// Records archived together (one wait for the disk each batch): enough to
+/// spread the `fdatasync`, few enough that their raw messages do not pile
+/// up in the store before they are dropped.
+const ARCHIVE_BATCH: usize = 32;
+
 /// How soon the next pass comes while openings are parked or to be retried.
 pub const BUSY_POLL: Duration = Duration::from_millis(500);
 
@@ -144,8 +149,9 @@ async fn turn(
     })
 }
 
-/// Advances every unfinished record once, then archives those that are
-/// done (see [`Pipeline::archive_done`]). After shutdown no new step
+/// Advances every unfinished record once, and archives those that are
+/// done in batches of [`ARCHIVE_BATCH`] and at the end (see
+/// [`Pipeline::archive_done`]). After shutdown no new step
 /// starts, the one in flight is dropped at the grace deadline, and the
 /// openings left unfinished are marked as not in progress (they were
 /// stopped by us, not by their message).
@@ -197,6 +203,12 @@ pub async fn work(
                 Ok(Turn::Done { archive }) => {
                     if archive {
                         done.push(id);
+                    }
+                    if done.len() >= ARCHIVE_BATCH {
+                        if let Err(e) = p.archive_done(&done, source).await {
+                            tracing::error!(error = %e, "state store failure; the messages stay in the inbox");
+                        }
+                        done.clear();
                     }
                 }
                 Ok(Turn::Park(o)) => {
