@@ -108,6 +108,9 @@ pub fn apply(opened: &mut Opened, own: &[String], channels: &Channels) -> Option
     }
     if let Some(cut) = without_footer(&opened.text) {
         opened.text = cut;
+        // Worked out from the text with its footer: classification works
+        // it out again.
+        opened.prepared = None;
         notes.push("the list's footer was removed from the text".into());
     }
     for n in notes {

@@ -438,21 +438,26 @@ fn team_mail(
     })
 }
 
-/// The similarity fingerprint of a report text (None for an empty text),
-/// as `dedupe` asks.
-pub fn text_fingerprint(
+/// What classification needs of a report text: its similarity
+/// fingerprint (None for an empty text), as `dedupe` asks, and the hash of
+/// its normalised form.
+pub fn prepare(
     text: &str,
     key: &[u8],
     dedupe: &crate::config::DedupeSettings,
-) -> Option<crate::record::Fingerprint> {
-    (!text.trim().is_empty()).then(|| {
+) -> crate::normalize::Prepared {
+    let fingerprint = (!text.trim().is_empty()).then(|| {
         let mut fp =
             similarity::fingerprint(text, key, dedupe.min_words, &dedupe.ignore_identifiers);
         if !dedupe.link_identifiers {
             fp.identifiers.clear();
         }
         fp
-    })
+    });
+    crate::normalize::Prepared {
+        fingerprint,
+        text_sha256: text_hash(text),
+    }
 }
 
 /// Classifies an opened message. Order matters: our own copies and
@@ -463,11 +468,11 @@ pub fn classify(
     record: &Record,
     ctx: &Context<'_>,
 ) -> Result<Decision, StoreError> {
-    let text_sha256 = text_hash(&opened.text);
-    let fingerprint = match &opened.fingerprint {
-        Some(fp) => Some(fp.clone()),
-        None => text_fingerprint(&opened.text, ctx.key, ctx.dedupe),
-    };
+    let prepared = opened
+        .prepared
+        .clone()
+        .unwrap_or_else(|| prepare(&opened.text, ctx.key, ctx.dedupe));
+    let (text_sha256, fingerprint) = (prepared.text_sha256, prepared.fingerprint);
     let decide = |kind: Kind| Decision {
         kind,
         text_sha256: text_sha256.clone(),

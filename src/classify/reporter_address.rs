@@ -128,7 +128,7 @@ mod tests {
             notes: Vec::new(),
             raw_size: 0,
             raw_sha256: String::new(),
-            fingerprint: None,
+            prepared: None,
         }
     }
 

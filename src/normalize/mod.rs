@@ -84,11 +84,21 @@ pub struct Opened {
     pub notes: Vec<String>,
     pub raw_size: u64,
     pub raw_sha256: String,
-    /// The text's similarity fingerprint, worked out beside the opening
-    /// (it depends on nothing but the text and the installation's key), so
-    /// classification, which runs one record at a time, need not.
+    /// What classification needs of the text, worked out beside the
+    /// opening (it depends on nothing but the text, the installation's key
+    /// and the settings), so that classification, which runs one record at
+    /// a time, need not.
     #[serde(skip)]
+    pub prepared: Option<Prepared>,
+}
+
+/// See [`Opened::prepared`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The similarity fingerprint (None for an empty text).
     pub fingerprint: Option<crate::record::Fingerprint>,
+    /// SHA-256 of the normalised text (None when it is empty).
+    pub text_sha256: Option<String>,
 }
 
 impl Opened {
@@ -214,7 +224,7 @@ impl Opened {
             notes: Vec::new(),
             raw_size: raw.len() as u64,
             raw_sha256: sha256_hex(raw),
-            fingerprint: None,
+            prepared: None,
         }
     }
 }

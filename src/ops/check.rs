@@ -80,7 +80,7 @@ fn sample_opened() -> Opened {
         notes: Vec::new(),
         raw_size: 0,
         raw_sha256: String::new(),
-        fingerprint: None,
+        prepared: None,
     }
 }
 

@@ -190,8 +190,11 @@ impl Pipeline {
                 normalize::open_stored(&keyring, &raw, oversized, &limits, &mut budget);
             // Classification needs it and it needs only the text: worked
             // out here, beside the other openings, not in the record's turn.
-            opened.fingerprint =
-                crate::classify::text_fingerprint(&opened.text, &similarity_key, &dedupe);
+            opened.prepared = Some(crate::classify::prepare(
+                &opened.text,
+                &similarity_key,
+                &dedupe,
+            ));
             Ok(Outcome {
                 opened,
                 over_budget: budget.over_time().then(|| budget.over_time_reason()),

@@ -2,6 +2,8 @@
 //! comments appended to it. For the demo and for trials without GitHub.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use crate::record::Filing;
 use crate::support::effect::{Effect, EffectError};
@@ -12,6 +14,16 @@ use crate::support::durable_file::{append, write_atomic};
 
 pub struct DirectoryTracker {
     dir: PathBuf,
+    /// The issue files as last listed, with the directory's modification
+    /// time then: listed again only when the directory changed since
+    /// (our own new issue is added to it as it is created).
+    listing: Mutex<Option<Listing>>,
+}
+
+#[derive(Clone)]
+struct Listing {
+    modified: SystemTime,
+    files: Vec<(u64, PathBuf)>,
 }
 
 pub(crate) const COMMENT_SEPARATOR: &str = "\n\n---\n\n";
@@ -22,7 +34,57 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> EffectError {
 
 impl DirectoryTracker {
     pub fn new(dir: PathBuf) -> Self {
-        DirectoryTracker { dir }
+        DirectoryTracker {
+            dir,
+            listing: Mutex::new(None),
+        }
+    }
+
+    fn listing(&self) -> MutexGuard<'_, Option<Listing>> {
+        self.listing.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn modified(&self) -> Option<SystemTime> {
+        std::fs::metadata(&self.dir).and_then(|m| m.modified()).ok()
+    }
+
+    /// The issue files, by number: as last listed when the directory has
+    /// not changed since, else listed again.
+    fn issue_files(&self) -> Effect<Vec<(u64, PathBuf)>> {
+        Ok(self.listed()?.files)
+    }
+
+    fn listed(&self) -> Effect<Listing> {
+        let modified = self.modified();
+        if let Some(l) = self.listing().as_ref() {
+            if Some(l.modified) == modified {
+                return Ok(l.clone());
+            }
+        }
+        let files = self.list_files()?;
+        let listing = Listing {
+            modified: modified.unwrap_or(SystemTime::UNIX_EPOCH),
+            files,
+        };
+        // Changed while being listed: the next call lists again.
+        *self.listing() = modified.map(|_| listing.clone());
+        Ok(listing)
+    }
+
+    /// Adds the issue file just created to a listing that was complete
+    /// before (`before`: the directory's time then); otherwise the next
+    /// call lists the directory again. (The daemon is the only one to add
+    /// issue files; a coordinator appends to them.)
+    fn listed_new(&self, before: SystemTime, number: u64, path: PathBuf) {
+        let now = self.modified();
+        let mut guard = self.listing();
+        match (guard.as_mut(), now) {
+            (Some(l), Some(now)) if l.modified == before => {
+                l.files.push((number, path));
+                l.modified = now;
+            }
+            _ => *guard = None,
+        }
     }
 
     /// The directory the issue files are in.
@@ -30,7 +92,7 @@ impl DirectoryTracker {
         &self.dir
     }
 
-    fn issue_files(&self) -> Effect<Vec<(u64, PathBuf)>> {
+    fn list_files(&self) -> Effect<Vec<(u64, PathBuf)>> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -104,7 +166,7 @@ impl DirectoryTracker {
     /// record's write finds the first file (no search needed).
     pub fn create_issue(&self, draft: &IssueDraft) -> Effect<Filing> {
         std::fs::create_dir_all(&self.dir).map_err(|e| io_err("cannot create", &self.dir, e))?;
-        let files = self.issue_files()?;
+        let Listing { modified, files } = self.listed()?;
         let ours = format!("-{}.md", draft.tracking_id);
         if let Some((n, path)) = files.iter().find(|(_, p)| {
             p.file_name()
@@ -127,10 +189,12 @@ impl DirectoryTracker {
         let rest = lines.next().unwrap_or("");
         let content = format!("{marker}\n# {}\n\nLabels: {labels}\n\n{rest}", draft.title);
         write_atomic(&path, content.as_bytes()).map_err(|e| io_err("cannot write", &path, e))?;
+        let url = Self::url(&path);
+        self.listed_new(modified, number, path);
         Ok(Filing {
             issue: number,
             comment_id: None,
-            url: Self::url(&path),
+            url,
         })
     }
 
