@@ -73,11 +73,17 @@ pub fn normalised(text: &str) -> String {
     words(text).join(" ")
 }
 
-fn keyed(key: &[u8], what: &str, value: &str) -> [u8; 32] {
+/// SHA-256 with `key || what || 0` already hashed in: clone it per value.
+fn keyed_hasher(key: &[u8], what: &str) -> Sha256 {
     let mut h = Sha256::new();
     h.update(key);
     h.update(what.as_bytes());
     h.update([0]);
+    h
+}
+
+fn keyed(key: &[u8], what: &str, value: &str) -> [u8; 32] {
+    let mut h = keyed_hasher(key, what);
     h.update(value.as_bytes());
     h.finalize().into()
 }
@@ -117,11 +123,8 @@ fn mod_prime(v: u128) -> u64 {
 }
 
 fn minhash(words: &[String], key: &[u8]) -> Vec<u32> {
-    // SHA-256 of key || "shingle" || 0 || shingle: the prefix is hashed once.
-    let mut prefix = Sha256::new();
-    prefix.update(key);
-    prefix.update(b"shingle");
-    prefix.update([0]);
+    // As `keyed(key, "shingle", shingle)`, with the prefix hashed once.
+    let prefix = keyed_hasher(key, "shingle");
     let mut shingles: Vec<u64> = words
         .windows(SHINGLE)
         .map(|w| {

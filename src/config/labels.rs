@@ -74,31 +74,16 @@ impl LabelRule {
 
     /// Whether a keyword occurs in `text` (lower case already).
     pub fn matches(&self, text: &str) -> bool {
-        !matching(std::slice::from_ref(self), text).is_empty()
+        // Its own searcher: the kept one stays the configuration's.
+        let rules = std::slice::from_ref(self);
+        Searcher::build(rules).is_some_and(|s| !s.labels(rules, text).is_empty())
     }
 }
 
 /// The labels of the rules with a keyword in `text` (lower case already),
 /// in rule order: one pass over the text for all keywords together.
 pub fn matching(rules: &[LabelRule], text: &str) -> Vec<String> {
-    let Some(searcher) = searcher(rules) else {
-        return Vec::new();
-    };
-    let mut hit = vec![false; rules.len()];
-    for m in searcher.ac.find_overlapping_iter(text) {
-        let rule = searcher.rule_of.get(m.pattern().as_usize()).copied();
-        if let Some(h) = rule.and_then(|r| hit.get_mut(r)) {
-            if !*h && whole_word(text, m.start(), m.end()) {
-                *h = true;
-            }
-        }
-    }
-    rules
-        .iter()
-        .zip(hit)
-        .filter(|(_, h)| *h)
-        .map(|(r, _)| r.label.clone())
-        .collect()
+    searcher(rules).map_or_else(Vec::new, |s| s.labels(rules, text))
 }
 
 /// One automaton for every keyword of a rule set, and each keyword's rule.
@@ -106,6 +91,41 @@ struct Searcher {
     rules: Vec<LabelRule>,
     ac: aho_corasick::AhoCorasick,
     rule_of: Vec<usize>,
+}
+
+impl Searcher {
+    fn build(rules: &[LabelRule]) -> Option<Searcher> {
+        let (rule_of, keywords): (Vec<usize>, Vec<&str>) = rules
+            .iter()
+            .enumerate()
+            .flat_map(|(r, rule)| rule.keywords.iter().map(move |k| (r, k.as_str())))
+            .unzip();
+        Some(Searcher {
+            rules: rules.to_vec(),
+            ac: aho_corasick::AhoCorasick::new(keywords).ok()?,
+            rule_of,
+        })
+    }
+
+    /// The labels of `rules` (those it was built for) with a whole-word
+    /// keyword in `text`, in rule order.
+    fn labels(&self, rules: &[LabelRule], text: &str) -> Vec<String> {
+        let mut hit = vec![false; rules.len()];
+        for m in self.ac.find_overlapping_iter(text) {
+            let rule = self.rule_of.get(m.pattern().as_usize()).copied();
+            if let Some(h) = rule.and_then(|r| hit.get_mut(r)) {
+                if !*h && whole_word(text, m.start(), m.end()) {
+                    *h = true;
+                }
+            }
+        }
+        rules
+            .iter()
+            .zip(hit)
+            .filter(|(_, h)| *h)
+            .map(|(r, _)| r.label.clone())
+            .collect()
+    }
 }
 
 /// The searcher for `rules`, built once and kept while the rules stay the
@@ -117,17 +137,7 @@ fn searcher(rules: &[LabelRule]) -> Option<std::sync::Arc<Searcher>> {
     if let Some(s) = last.as_ref().filter(|s| s.rules == rules) {
         return Some(s.clone());
     }
-    let (rule_of, keywords): (Vec<usize>, Vec<&str>) = rules
-        .iter()
-        .enumerate()
-        .flat_map(|(r, rule)| rule.keywords.iter().map(move |k| (r, k.as_str())))
-        .unzip();
-    let ac = aho_corasick::AhoCorasick::new(keywords).ok()?;
-    let s = Arc::new(Searcher {
-        rules: rules.to_vec(),
-        ac,
-        rule_of,
-    });
+    let s = Arc::new(Searcher::build(rules)?);
     *last = Some(s.clone());
     Some(s)
 }

@@ -149,6 +149,15 @@ async fn turn(
     })
 }
 
+/// Archives the records in `done` (flushes the store when there are none)
+/// and empties it.
+async fn archive_batch(p: &Pipeline, done: &mut Vec<String>, source: &mut Source) {
+    if let Err(e) = p.archive_done(done, source).await {
+        tracing::error!(error = %e, "state store failure; the messages stay in the inbox");
+    }
+    done.clear();
+}
+
 /// Advances every unfinished record once, and archives those that are
 /// done in batches of [`ARCHIVE_BATCH`] and at the end (see
 /// [`Pipeline::archive_done`]). After shutdown no new step
@@ -205,10 +214,7 @@ pub async fn work(
                         done.push(id);
                     }
                     if done.len() >= ARCHIVE_BATCH {
-                        if let Err(e) = p.archive_done(&done, source).await {
-                            tracing::error!(error = %e, "state store failure; the messages stay in the inbox");
-                        }
-                        done.clear();
+                        archive_batch(p, &mut done, source).await;
                     }
                 }
                 Ok(Turn::Park(o)) => {
@@ -231,9 +237,7 @@ pub async fn work(
     if shutdown.is_triggered() {
         done.clear();
     }
-    if let Err(e) = p.archive_done(&done, source).await {
-        tracing::error!(error = %e, "state store failure; the messages stay in the inbox");
-    }
+    archive_batch(p, &mut done, source).await;
     if shutdown.is_triggered() {
         interrupted.extend(ahead.into_iter().map(|(r, _)| r.tracking_id));
         interrupted.extend(parked.running.drain().map(|(id, _)| id));
